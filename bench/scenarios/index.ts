@@ -1,0 +1,20 @@
+// Built-in scenarios and targets, registered on import. Feature benchmarks add theirs the same way:
+// a module calling registerScenario / registerTarget, imported here.
+import { pluginBenchScenarios } from "../plugins.js";
+import { registerScenario, registerTarget } from "../registry.js";
+import { directTarget } from "../targets/direct.js";
+import { pgbouncerTarget } from "../targets/pgbouncer.js";
+import { smgateTarget } from "../targets/smgate.js";
+import { builtinPgbenchScenarios } from "./pgbench.js";
+import { builtinStreamScenarios } from "./stream.js";
+
+let registered = false;
+
+export function registerBuiltins(): void {
+  if (registered) return;
+  registered = true;
+  for (const t of [directTarget, pgbouncerTarget, smgateTarget]) registerTarget(t);
+  for (const s of [...builtinPgbenchScenarios, ...builtinStreamScenarios]) registerScenario(s);
+  // Opt-in (--only plugin-postgres / plugin-mariadb): plugin mode, owned by the plugins work (bench/plugins.ts).
+  for (const s of pluginBenchScenarios()) registerScenario(s);
+}

@@ -1,0 +1,79 @@
+// Builds the PostgreSQL encryption layer from smgate.yaml for `smgate start`: opens the keystore, loads the
+// policy (PolicyHolder.fromConfig), opens the audit log when configured, and connects the catalog loader to
+// the configured backend (user SMGATE_CATALOG_USER, default "postgres"; password SMGATE_CATALOG_PASSWORD).
+// Returns undefined when the policy protects nothing (the gateway then stays a transparent proxy).
+import { auditKeyFrom } from "../../../audit/chain.js";
+import { AuditWriter } from "../../../audit/writer.js";
+import { openKeyStore } from "../../../keystore/open.js";
+import type { SmgateConfig } from "../../../policy/config.js";
+import { PolicyHolder } from "../../../policy/holder.js";
+import type { Logger } from "../../log.js";
+import type { GatewayMetrics } from "../../metrics.js";
+import { backendTarget } from "../../server.js";
+import { pgCatalogQuery } from "./catalog-source.js";
+import { createPgEncryption, type PgEncryption } from "./index.js";
+
+export interface ConfiguredPgEncryption extends PgEncryption {
+  policy: PolicyHolder;
+  /** Re-reads the policy file (SIGHUP); an invalid file keeps the old policy and is logged. */
+  reloadPolicy(): void;
+}
+
+export async function pgEncryptionFromConfig(
+  config: SmgateConfig,
+  opts: { logger: Logger; metrics?: GatewayMetrics; env?: NodeJS.ProcessEnv },
+): Promise<ConfiguredPgEncryption | undefined> {
+  if (!config.pg) return undefined;
+  const env = opts.env ?? process.env;
+  const policy = PolicyHolder.fromConfig(config);
+  if (policy.current().protectedTables().size === 0) {
+    opts.logger.info("policy protects no table: PostgreSQL listener runs without the encryption layer");
+    return undefined;
+  }
+  const keystore = await openKeyStore(config.keystore);
+  const ring = keystore.keyRing();
+  let audit: AuditWriter | undefined;
+  if (config.audit) {
+    try {
+      audit = new AuditWriter(config.audit.path, auditKeyFrom(ring));
+    } catch (e) {
+      opts.logger.warn({ err: (e as Error).message }, "audit log not opened (no audit key in the keystore?)");
+    }
+  }
+  const target = backendTarget(config.pg);
+  const enc = await createPgEncryption({
+    policy,
+    keyRing: ring,
+    catalogQuery: pgCatalogQuery({
+      host: target.host,
+      port: target.port,
+      user: env.SMGATE_CATALOG_USER ?? "postgres",
+      password: env.SMGATE_CATALOG_PASSWORD,
+      ssl: target.tls ?? false,
+    }),
+    preload: env.SMGATE_CATALOG_DATABASES?.split(",").filter(Boolean),
+    metrics: opts.metrics,
+    audit,
+    logger: opts.logger,
+  });
+  return {
+    ...enc,
+    policy,
+    reloadPolicy() {
+      const r = policy.reloadFromFile();
+      if (r.ok) {
+        opts.metrics?.policyReloads.inc({ result: "ok" });
+        audit?.record({ type: "policy_change", action: "reload", outcome: "ok", detail: r.digest });
+        opts.logger.info({ generation: r.generation }, "policy reloaded");
+      } else {
+        opts.metrics?.policyReloads.inc({ result: "rejected" });
+        audit?.record({ type: "policy_reload_failed", action: "reload", outcome: "failed" });
+        opts.logger.warn({ problems: r.problems.length }, "policy reload rejected; previous policy stays in force");
+      }
+    },
+    close() {
+      enc.close();
+      audit?.close();
+    },
+  };
+}

@@ -1,0 +1,63 @@
+// Field-level encryption for the PostgreSQL gateway: builds the runtime (policy, key ring, catalogs,
+// engines) and the HooksFactory the listener installs. `createPgEncryption` is what `smgate start` calls.
+import type { AuditSink } from "../../../audit/writer.js";
+import type { KeyRing } from "../../../keystore/keyring.js";
+import type { PolicyHolder } from "../../../policy/holder.js";
+import type { Logger } from "../../log.js";
+import type { GatewayMetrics } from "../../metrics.js";
+import type { HooksFactory } from "../hooks.js";
+import { type CatalogQuery, CatalogSource } from "./catalog-source.js";
+import { EncryptionRuntime } from "./runtime.js";
+import { EncryptionSession } from "./session-hooks.js";
+
+export { type CatalogConnection, type CatalogQuery, CatalogSource, pgCatalogQuery } from "./catalog-source.js";
+export { EncryptionRuntime } from "./runtime.js";
+export { EncryptionSession } from "./session-hooks.js";
+
+export interface PgEncryptionOptions {
+  policy: PolicyHolder;
+  keyRing: KeyRing;
+  /** runs the catalog query against a database (see pgCatalogQuery) */
+  catalogQuery: CatalogQuery;
+  /** databases whose catalog is loaded before the gateway accepts connections */
+  preload?: string[];
+  metrics?: GatewayMetrics;
+  audit?: AuditSink;
+  logger?: Logger;
+  cacheSize?: number;
+}
+
+export interface PgEncryption {
+  hooks: HooksFactory;
+  runtime: EncryptionRuntime;
+  close(): void;
+}
+
+export async function createPgEncryption(opts: PgEncryptionOptions): Promise<PgEncryption> {
+  let runtime: EncryptionRuntime | undefined;
+  const catalogs = new CatalogSource(
+    opts.catalogQuery,
+    (db, cat) => {
+      opts.logger?.info({ database: db, tables: cat.tableCount }, "encryption layer: catalog loaded");
+      runtime?.onCatalog(db);
+    },
+    (db, message) => opts.logger?.warn({ database: db, err: message }, "encryption layer: catalog load failed"),
+  );
+  runtime = new EncryptionRuntime({
+    policy: opts.policy,
+    keyRing: opts.keyRing,
+    catalogs,
+    metrics: opts.metrics,
+    audit: opts.audit,
+    logger: opts.logger,
+    cacheSize: opts.cacheSize,
+  });
+  await runtime.adapter.init();
+  await Promise.all((opts.preload ?? []).map((db) => catalogs.ensure(db)));
+  const rt = runtime;
+  return {
+    runtime: rt,
+    hooks: (ctx) => new EncryptionSession(rt, ctx),
+    close: () => rt.close(),
+  };
+}
