@@ -1,49 +1,59 @@
-// `smgate start --config smgate.yaml`: runs the configured listeners until SIGTERM/SIGINT, then shuts down
-// gracefully (stop accepting, let sessions finish their transaction up to --shutdown-timeout, close the rest).
-// Prints one line per listener to stdout once it accepts connections ("smgate: pg listening on HOST:PORT").
+// `smgate start --config smgate.yaml [--workers N|auto]`: runs the configured listeners — in this process
+// (--workers 1, the default) or in N node:cluster workers sharing the ports — plus the metrics listener and
+// the admin API. SIGHUP reloads the policy in every worker; SIGTERM/SIGINT drain (sessions finish their
+// transaction up to --shutdown-timeout) and exit 0. Prints stable lines to stdout for scripts:
+// "smgate: pg listening on HOST:PORT", "smgate: ready (N workers)", "smgate: reload ok|refused|failed …".
+import cluster from "node:cluster";
+import { availableParallelism } from "node:os";
 import type { Command } from "commander";
 import { loadConfig } from "../policy/config.js";
-import { PolicyHolder } from "../policy/holder.js";
+import { startControlPlane } from "../proxy/cluster/control-plane.js";
+import type { ReloadReport } from "../proxy/cluster/reload.js";
+import { runClusterWorker } from "../proxy/cluster/worker.js";
 import { createLogger, setRootLogger } from "../proxy/log.js";
-import { GatewayMetrics } from "../proxy/metrics.js";
-import { type MetricsListener, startMetricsListener } from "../proxy/metrics-listener.js";
-import { pgEncryptionFromConfig } from "../proxy/pg/encrypt/from-config.js";
-import { parseHostPort, startGateway } from "../proxy/server.js";
 
 export interface StartOptions {
   config: string;
   shutdownTimeout: string;
   logLevel?: string;
+  workers?: string;
+}
+
+/** --workers (N or "auto") over smgate.yaml `workers`, default 1 (no cluster). */
+export function resolveWorkers(flag: string | undefined, configured: number | undefined): number {
+  if (flag === undefined) return configured ?? 1;
+  if (flag === "auto") return availableParallelism();
+  const n = Number(flag);
+  if (!Number.isInteger(n) || n < 1 || n > 256) throw new Error(`--workers: expected 1-256 or "auto", got "${flag}"`);
+  return n;
+}
+
+function reloadLine(r: ReloadReport): string {
+  if (r.ok) return `smgate: reload ok generation ${r.generation} (${r.workers?.length ?? 0} workers confirmed)`;
+  if (!r.workers) return `smgate: reload refused: ${(r.problems ?? []).join("; ")}`;
+  return `smgate: reload failed in some workers: ${(r.problems ?? []).join("; ")}`;
 }
 
 export async function runStart(opts: StartOptions): Promise<void> {
   const config = loadConfig(opts.config);
   const logger = createLogger({ level: opts.logLevel ?? config.log.level });
   setRootLogger(logger);
-  if (config.mysql && PolicyHolder.fromConfig(config).current().protectedTables().size > 0) {
-    // fail closed: a transparent MySQL listener would let protected columns through unencrypted
-    throw new Error(
-      `${opts.config}: the mysql listener has no encryption layer in this build, and the policy protects tables; ` +
-        "remove the mysql section (or run it without a protecting policy) until MySQL field encryption is available",
-    );
-  }
-  // field-level encryption (keystore + policy) when the policy protects anything; SIGHUP reloads the policy
-  const metrics = new GatewayMetrics();
-  const encryption = await pgEncryptionFromConfig(config, { logger, metrics });
-  if (encryption) process.on("SIGHUP", () => encryption.reloadPolicy());
-  const gateway = await startGateway(config, { logger, metrics, pgHooks: encryption?.hooks });
-  for (const l of gateway.listeners) {
-    const a = l.address();
-    const host = a.family === "IPv6" ? `[${a.address}]` : a.address;
-    process.stdout.write(`smgate: ${l.protocol} listening on ${host}:${a.port}\n`);
-  }
-  let metricsListener: MetricsListener | undefined;
-  if (config.metrics) {
-    metricsListener = await startMetricsListener(parseHostPort(config.metrics.listen), metrics);
-    const a = metricsListener.address();
-    process.stdout.write(`smgate: metrics listening on ${a.host}:${a.port}\n`);
-  }
   const deadline = Number(opts.shutdownTimeout);
+  if (!Number.isFinite(deadline) || deadline < 0) throw new Error(`--shutdown-timeout: not a duration in ms`);
+  if (cluster.isWorker) {
+    runClusterWorker({ config, configFile: opts.config, logger, shutdownTimeoutMs: deadline });
+    return;
+  }
+  const workers = resolveWorkers(opts.workers, config.workers);
+  const announce = (line: string) => process.stdout.write(`${line}\n`);
+  const plane = await startControlPlane({ config, configFile: opts.config, logger, workers, announce });
+
+  process.on("SIGHUP", () => {
+    plane.reload("signal:SIGHUP").then(
+      (r) => announce(reloadLine(r)),
+      (e: Error) => logger.error({ err: e.message }, "policy reload crashed"),
+    );
+  });
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) {
@@ -51,14 +61,15 @@ export async function runStart(opts: StartOptions): Promise<void> {
       process.exit(1);
     }
     stopping = true;
-    logger.info({ signal, deadlineMs: deadline }, "shutting down");
-    Promise.all([gateway.shutdown(deadline), metricsListener?.close()]).then(
+    plane.stop(deadline, signal).then(
       () => {
+        logger.info("smgate stopped");
         logger.flush();
         process.exit(0);
       },
       (e: Error) => {
         logger.error({ err: e.message }, "shutdown failed");
+        logger.flush();
         process.exit(1);
       },
     );
@@ -72,6 +83,7 @@ export function registerStartCommand(program: Command): void {
     .command("start")
     .description("run the gateway listeners configured in smgate.yaml")
     .requiredOption("-c, --config <file>", "path of smgate.yaml")
+    .option("-w, --workers <n>", 'worker processes (node:cluster); "auto" = one per CPU (default: workers: or 1)')
     .option("--shutdown-timeout <ms>", "graceful shutdown deadline in milliseconds", "10000")
     .option("--log-level <level>", "override log.level from the config (fatal|error|warn|info|debug|trace|silent)")
     .action(async (opts: StartOptions) => {

@@ -2,7 +2,11 @@
 // format) and GET /health ("ok" while the gateway accepts connections). Nothing else is served.
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import type { GatewayMetrics } from "./metrics.js";
+
+/** What the listener serves: one registry, or the aggregate of a cluster's (cluster/primary.ts). */
+export interface MetricsSource {
+  render(): Promise<{ contentType: string; body: string }>;
+}
 
 export interface MetricsListener {
   address(): { host: string; port: number };
@@ -11,7 +15,7 @@ export interface MetricsListener {
 
 export async function startMetricsListener(
   listen: { host: string; port: number },
-  metrics: GatewayMetrics,
+  metrics: MetricsSource,
   healthy: () => boolean = () => true,
 ): Promise<MetricsListener> {
   const server: Server = createServer((req, res) => {

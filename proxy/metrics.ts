@@ -1,10 +1,11 @@
 // The gateway's Prometheus registry (prom-client). Labels carry names only — protocol, table.column, key
-// name, outcome — never values. Each process (cluster worker) owns one registry; the metrics listener
-// serves it on GET /metrics.
+// name, outcome — never values. Each process (cluster worker) owns one registry labelled worker="<slot>";
+// the primary aggregates them (prom-client AggregatorRegistry) and the metrics listener serves the result.
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
 
 export type Protocol = "pg" | "mysql";
-export type StatementOutcome = "ok" | "error" | "refused" | "denied";
+/** forwarded: passed on to the server (the server's own errors are its business); refused/denied: by smgate. */
+export type StatementOutcome = "ok" | "error" | "forwarded" | "refused" | "denied";
 export type FieldAction = "encrypted" | "decrypted" | "masked" | "ciphertext" | "mac_written" | "mac_verified";
 
 export class GatewayMetrics {
@@ -83,6 +84,18 @@ export class GatewayMetrics {
     buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10],
     registers: [this.registry],
   });
+  readonly statementBytes = new Counter({
+    name: "smgate_statement_bytes_total",
+    help: "Bytes of SQL text received from clients (to_server) and of result rows sent to them (to_client)",
+    labelNames: ["protocol", "direction"],
+    registers: [this.registry],
+  });
+  readonly workerRestarts = new Counter({
+    name: "smgate_worker_restarts_total",
+    help: "Cluster workers restarted after dying unexpectedly, per worker slot",
+    labelNames: ["slot"],
+    registers: [this.registry],
+  });
   readonly policyReloads = new Counter({
     name: "smgate_policy_reloads_total",
     help: "Policy reload attempts by result",
@@ -90,7 +103,9 @@ export class GatewayMetrics {
     registers: [this.registry],
   });
 
-  constructor(opts: { defaultMetrics?: boolean } = {}) {
+  /** @param worker label every series with worker="<worker>" (cluster slot, or "primary") */
+  constructor(opts: { defaultMetrics?: boolean; worker?: string } = {}) {
+    if (opts.worker !== undefined) this.registry.setDefaultLabels({ worker: opts.worker });
     if (opts.defaultMetrics !== false) collectDefaultMetrics({ register: this.registry, prefix: "smgate_process_" });
   }
 

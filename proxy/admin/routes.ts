@@ -10,10 +10,10 @@ import type { AdminRoute } from "./server.js";
 
 export interface AdminServices {
   status(): Record<string, unknown>;
-  reload(): Promise<{ ok: boolean; generation?: number; problems?: string[] }>;
+  reload(): Promise<{ ok: boolean; generation?: number; digest?: string; problems?: string[]; workers?: unknown[] }>;
   metrics(): Promise<{ contentType: string; body: string }>;
   policyText(): string;
-  replacePolicy(text: string): Promise<{ ok: boolean; generation?: number; problems?: string[] }>;
+  replacePolicy(text: string): Promise<{ ok: boolean; generation?: number; digest?: string; problems?: string[] }>;
   listKeys(): KeyInfo[];
   rotateKey(name: string): Promise<KeyInfo>;
   auditQuery(q: AuditQuery): AuditRecord[];

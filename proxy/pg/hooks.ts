@@ -54,6 +54,10 @@ export interface SessionHooks {
    * the database's catalog); a rejection is logged and ignored (hooks must then fail closed themselves).
    */
   ready?: Promise<unknown>;
+  /** The server authenticated the session and it is ready for its first statement (once per session). */
+  onSessionReady?(ctx: SessionContext): void;
+  /** The server refused the session during startup/authentication (its SQLSTATE, e.g. 28P01). */
+  onSessionRefused?(ctx: SessionContext, sqlstate: string): void;
   /** The session ended (release per-session state). */
   onSessionEnd?(ctx: SessionContext): void;
 }

@@ -242,6 +242,11 @@ export class PgSession implements FrontendOwner, BackendOwner {
     this.phase = "ready";
     if (this.authTimer) clearTimeout(this.authTimer);
     this.log.debug({ backendPid: this.ctx.backendPid }, "session ready");
+    try {
+      this.hooks?.onSessionReady?.(this.ctx);
+    } catch (e) {
+      this.log.error({ err: (e as Error)?.name }, "onSessionReady hook failed");
+    }
   }
 
   onServerFatal(): void {
@@ -252,6 +257,7 @@ export class PgSession implements FrontendOwner, BackendOwner {
     try {
       const f = decodeErrorFields(buf, start, end);
       this.log.info({ sqlstate: f.C, severity: f.V ?? f.S }, "server refused the session");
+      this.hooks?.onSessionRefused?.(this.ctx, f.C ?? "");
     } catch {
       /* relayed as-is; the client will judge */
     }

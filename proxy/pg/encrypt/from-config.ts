@@ -3,7 +3,7 @@
 // the configured backend (user SMGATE_CATALOG_USER, default "postgres"; password SMGATE_CATALOG_PASSWORD).
 // Returns undefined when the policy protects nothing (the gateway then stays a transparent proxy).
 import { auditKeyFrom } from "../../../audit/chain.js";
-import { AuditWriter } from "../../../audit/writer.js";
+import { type AuditSink, AuditWriter } from "../../../audit/writer.js";
 import { openKeyStore } from "../../../keystore/open.js";
 import type { SmgateConfig } from "../../../policy/config.js";
 import { PolicyHolder } from "../../../policy/holder.js";
@@ -21,25 +21,34 @@ export interface ConfiguredPgEncryption extends PgEncryption {
 
 export async function pgEncryptionFromConfig(
   config: SmgateConfig,
-  opts: { logger: Logger; metrics?: GatewayMetrics; env?: NodeJS.ProcessEnv },
+  opts: {
+    logger: Logger;
+    metrics?: GatewayMetrics;
+    env?: NodeJS.ProcessEnv;
+    /** audit sink to use instead of opening config.audit.path (cluster workers forward to the primary) */
+    audit?: AuditSink;
+    /** policy to use instead of loading config.policy (cluster workers get the primary's validated text) */
+    policy?: PolicyHolder;
+  },
 ): Promise<ConfiguredPgEncryption | undefined> {
   if (!config.pg) return undefined;
   const env = opts.env ?? process.env;
-  const policy = PolicyHolder.fromConfig(config);
+  const policy = opts.policy ?? PolicyHolder.fromConfig(config);
   if (policy.current().protectedTables().size === 0) {
     opts.logger.info("policy protects no table: PostgreSQL listener runs without the encryption layer");
     return undefined;
   }
   const keystore = await openKeyStore(config.keystore);
   const ring = keystore.keyRing();
-  let audit: AuditWriter | undefined;
-  if (config.audit) {
+  let writer: AuditWriter | undefined;
+  if (config.audit && !opts.audit) {
     try {
-      audit = new AuditWriter(config.audit.path, auditKeyFrom(ring));
+      writer = new AuditWriter(config.audit.path, auditKeyFrom(ring));
     } catch (e) {
       opts.logger.warn({ err: (e as Error).message }, "audit log not opened (no audit key in the keystore?)");
     }
   }
+  const audit: AuditSink | undefined = opts.audit ?? writer;
   const target = backendTarget(config.pg);
   const enc = await createPgEncryption({
     policy,
@@ -73,7 +82,7 @@ export async function pgEncryptionFromConfig(
     },
     close() {
       enc.close();
-      audit?.close();
+      writer?.close();
     },
   };
 }

@@ -1,0 +1,80 @@
+// What one gateway process serves: the configured listeners with their encryption layer, session observer
+// (metrics + login audit) and policy, built from the primary's validated policy text. Used in-process by
+// `smgate start` with one worker, and by each node:cluster worker (worker.ts) otherwise.
+import type { AuditSink } from "../../audit/writer.js";
+import type { CompiledPolicy } from "../../policy/compile.js";
+import type { SmgateConfig } from "../../policy/config.js";
+import type { Logger } from "../log.js";
+import type { GatewayMetrics } from "../metrics.js";
+import { observeSessions } from "../metrics-hooks.js";
+import { pgEncryptionFromConfig } from "../pg/encrypt/from-config.js";
+import { type Gateway, startGateway } from "../server.js";
+import type { ListenerAddress, PolicyText, WorkerReloadResult } from "./messages.js";
+import { mysqlHooksFromConfig, mysqlRefusesPolicy } from "./mysql-encryption-slot.js";
+import { applyPolicyText, holderFromText, problemsOf, signatureOf } from "./policy-source.js";
+import { policyNotServable } from "./servable.js";
+
+export interface WorkerRuntimeOptions {
+  config: SmgateConfig;
+  configFile: string;
+  policy: PolicyText;
+  slot: number;
+  logger: Logger;
+  metrics: GatewayMetrics;
+  audit?: AuditSink;
+  /** observe sessions (metrics/login audit) even without an encryption layer */
+  observe: boolean;
+}
+
+export interface WorkerRuntime {
+  readonly listeners: ListenerAddress[];
+  /** SM3 of the policy text in force */
+  digest(): string;
+  applyPolicy(p: PolicyText): WorkerReloadResult;
+  shutdown(deadlineMs: number): Promise<void>;
+}
+
+export async function startWorkerRuntime(o: WorkerRuntimeOptions): Promise<WorkerRuntime> {
+  const { config, logger, metrics, audit } = o;
+  const holder = holderFromText(o.policy, signatureOf(config));
+  let digest = o.policy.digest;
+  const refusal = mysqlRefusesPolicy(config, holder.current(), o.configFile);
+  if (refusal) throw new Error(refusal);
+  const enc = await pgEncryptionFromConfig(config, { logger, metrics, audit, policy: holder });
+  const mysqlHooks = await mysqlHooksFromConfig(config, { policy: holder, logger, metrics, audit });
+  const pgHooks = o.observe || enc ? observeSessions(enc?.hooks, { metrics, audit }) : undefined;
+  let gateway: Gateway;
+  try {
+    gateway = await startGateway(config, { logger, metrics, pgHooks, mysqlHooks, workerIndex: o.slot });
+  } catch (e) {
+    enc?.close();
+    throw e;
+  }
+  const listeners = gateway.listeners.map((l) => {
+    const a = l.address();
+    return { protocol: l.protocol, host: a.family === "IPv6" ? `[${a.address}]` : a.address, port: a.port };
+  });
+  return {
+    listeners,
+    digest: () => digest,
+    applyPolicy(p) {
+      let next: CompiledPolicy;
+      try {
+        next = holderFromText(p, holder.signature).current();
+      } catch (e) {
+        return { ok: false, problems: problemsOf(e) };
+      }
+      // the primary checks this before broadcasting; repeated so a worker can never run a policy it cannot serve
+      const why = policyNotServable(config, o.configFile, enc !== undefined, next, p.file);
+      if (why) return { ok: false, problems: [why] };
+      const r = applyPolicyText(holder, p);
+      if (!r.ok) return { ok: false, problems: r.problems };
+      digest = r.digest;
+      return { ok: true, digest: r.digest, generation: r.generation };
+    },
+    async shutdown(deadlineMs) {
+      await gateway.shutdown(deadlineMs);
+      enc?.close();
+    },
+  };
+}
