@@ -25,6 +25,11 @@ export interface DialectAdapter {
   quoteLiteral(value: string): string;
   /** The value of a literal token as written (`'O''Brien'` → `O'Brien`); null for NULL. */
   decodeLiteral(token: string): string;
+  /**
+   * Column names are case-insensitive (MySQL, also when quoted): the adapter gives lower-case column names in
+   * the IR and the engine matches catalog and policy column names case-insensitively.
+   */
+  readonly caseInsensitiveColumns?: boolean;
   /** Case folding of unquoted identifiers (PostgreSQL: lower; MySQL: as stored). */
   foldIdent(name: string): string;
   /**

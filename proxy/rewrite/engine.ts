@@ -4,7 +4,7 @@
 import { LRUCache } from "lru-cache";
 import { AnalysisContext } from "./analyze/context.js";
 import { analyseStatements } from "./analyze/statement.js";
-import { protectionOrigin, type SchemaCatalog, type TableName } from "./catalog.js";
+import { type CatalogTable, protectionOrigin, type SchemaCatalog, type TableName } from "./catalog.js";
 import type { DialectAdapter } from "./dialect.js";
 import { RewriteRefusal, UnsupportedNode } from "./errors.js";
 import { type ShapeKey, statementToKeyOffset } from "./shape-key.js";
@@ -50,13 +50,58 @@ export class RewriteEngine {
   private readonly cache: LRUCache<string, StatementPlan>;
   private readonly protectedNames: Set<string>;
   private readonly protectedTables: Set<string>;
+  private readonly catalog: SchemaCatalog;
+  private readonly protection: ProtectionLookup;
+  private folded = new WeakMap<CatalogTable, CatalogTable>();
+  private readonly foldedProtection = new Map<string, ReturnType<ProtectionLookup>>();
   readonly stats = { hits: 0, misses: 0, passthrough: 0, uncacheable: 0 };
 
   constructor(private readonly opts: RewriteEngineOptions) {
     this.cache = new LRUCache({ max: opts.cacheSize ?? 10_000 });
     this.protectedTables = new Set([...opts.protectedTables].map((t) => t.toLowerCase()));
     this.protectedNames = new Set();
+    this.catalog = opts.catalog;
+    this.protection = opts.protection;
+    if (opts.adapter.caseInsensitiveColumns) {
+      this.catalog = this.lowerCaseCatalog(opts.catalog);
+      this.protection = (table, column) => this.lowerCaseProtection(table, column);
+    }
     this.refreshNames();
+  }
+
+  /** The catalog with lower-case column names (dialects with case-insensitive column names). */
+  private lowerCaseCatalog(catalog: SchemaCatalog): SchemaCatalog {
+    const fold = (t: CatalogTable | undefined): CatalogTable | undefined => {
+      if (!t) return t;
+      let f = this.folded.get(t);
+      if (!f) {
+        f = { ...t, columns: t.columns.map((c) => ({ ...c, name: c.name.toLowerCase() })) };
+        this.folded.set(t, f);
+      }
+      return f;
+    };
+    return {
+      table: (schema, name) => fold(catalog.table(schema, name)),
+      ...(catalog.all ? { all: () => [...catalog.all!()].map((t) => fold(t)!) } : {}),
+    };
+  }
+
+  /** Policy lookup by a lower-case column name: asks with the catalog's spelling, lower-cases the names it returns. */
+  private lowerCaseProtection(table: string, column: string): ReturnType<ProtectionLookup> {
+    const key = `${table}\u0000${column}`;
+    if (this.foldedProtection.has(key)) return this.foldedProtection.get(key);
+    const dot = table.indexOf(".");
+    const entry = this.opts.catalog.table(table.slice(0, dot), table.slice(dot + 1));
+    const spelled = entry?.columns.find((c) => c.name.toLowerCase() === column)?.name ?? column;
+    const p = this.opts.protection(table, spelled);
+    const out = p && {
+      ...p,
+      ...(p.rowKey ? { rowKey: p.rowKey.map((k) => k.toLowerCase()) } : {}),
+      ...(p.bidxColumn ? { bidxColumn: p.bidxColumn.toLowerCase() } : {}),
+      ...(p.macColumn ? { macColumn: p.macColumn.toLowerCase() } : {}),
+    };
+    this.foldedProtection.set(key, out);
+    return out;
   }
 
   /** Names the cheap pre-check looks for: protected tables, their partitions / children and views over them. */
@@ -64,8 +109,8 @@ export class RewriteEngine {
     this.protectedNames.clear();
     for (const t of this.protectedTables) this.protectedNames.add(t.slice(t.indexOf(".") + 1));
     const isProtected = (t: TableName) => this.protectedTables.has(`${t.schema}.${t.name}`.toLowerCase());
-    for (const t of this.opts.catalog.all?.() ?? [])
-      if (protectionOrigin(this.opts.catalog, t, isProtected)) this.protectedNames.add(t.name.toLowerCase());
+    for (const t of this.catalog.all?.() ?? [])
+      if (protectionOrigin(this.catalog, t, isProtected)) this.protectedNames.add(t.name.toLowerCase());
   }
 
   get cacheSize(): number {
@@ -100,6 +145,8 @@ export class RewriteEngine {
   /** Drop every cached plan (policy reload, catalog change; the catalog object may have been updated in place). */
   clear(): void {
     this.cache.clear();
+    this.foldedProtection.clear();
+    this.folded = new WeakMap();
     this.refreshNames();
   }
 
@@ -139,8 +186,8 @@ export class RewriteEngine {
       parsed.literalSpans.length === shape.literals.length &&
       parsed.literalSpans.every((s, i) => s.start === shape.literals[i].start && s.end === shape.literals[i].end);
     const ctx = new AnalysisContext({
-      catalog: this.opts.catalog,
-      protection: this.opts.protection,
+      catalog: this.catalog,
+      protection: this.protection,
       protectedTables: this.protectedTables,
       searchPath,
       adapter: this.opts.adapter,

@@ -1,4 +1,4 @@
-// Public surface of the rewrite engine (dialect-neutral core + PostgreSQL adapter).
+// Public surface of the rewrite engine (dialect-neutral core + PostgreSQL and MySQL/MariaDB adapters).
 //
 // Gateway flow per statement:
 //   const engine = new RewriteEngine({ adapter: new PostgresAdapter() /* await adapter.init() once */, catalog,
@@ -18,6 +18,7 @@ export type { DialectAdapter, ParsedText } from "./dialect.js";
 export type { AnalysedStatement, RewriteEngineOptions, SessionInfo } from "./engine.js";
 export { RewriteEngine } from "./engine.js";
 export { isRewriteRefusal, RewriteRefusal, SqlParseError, UnsupportedNode } from "./errors.js";
+export { MysqlAdapter } from "./mysql/adapter.js";
 export { PostgresAdapter } from "./pg/adapter.js";
 export type { ShapeKey } from "./shape-key.js";
 export { applyRewrites, literalTokens, type RewriteValues } from "./splice.js";

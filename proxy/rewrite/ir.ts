@@ -137,6 +137,10 @@ export interface InsertQuery {
   source: Query | "default-values";
   onConflict?: { action: "nothing" | "update"; set: Assignment[]; where?: Expr; inferExprs: Expr[] };
   returning: Target[];
+  /** MySQL `INSERT … SET a = …`: one VALUES row; companions are added as `, <col> = <value>` at rowEnds[0]. */
+  setForm?: boolean;
+  /** MySQL ON DUPLICATE KEY UPDATE: the inserted row is `VALUES(col)` (IR column refs `excluded.col`). */
+  valuesFunction?: boolean;
 }
 
 export interface UpdateQuery {
@@ -148,6 +152,11 @@ export interface UpdateQuery {
   from: FromItem[];
   where?: Expr;
   returning: Target[];
+  /** MySQL multi-table UPDATE: the target is one of the `from` items (matched by alias / name). */
+  targetInFrom?: boolean;
+  /** MySQL UPDATE … ORDER BY … LIMIT … */
+  orderBy?: Expr[];
+  misc?: Expr[];
 }
 
 export interface DeleteQuery {
@@ -158,6 +167,11 @@ export interface DeleteQuery {
   using: FromItem[];
   where?: Expr;
   returning: Target[];
+  /** MySQL multi-table DELETE: the target is one of the `using` items (matched by alias / name). */
+  targetInFrom?: boolean;
+  /** MySQL DELETE … ORDER BY … LIMIT … */
+  orderBy?: Expr[];
+  misc?: Expr[];
 }
 
 export type Query = SelectQuery | SetOpQuery | ValuesQuery | InsertQuery | UpdateQuery | DeleteQuery;

@@ -21,14 +21,23 @@ export class DmlAnalyser {
       case "delete": {
         const target = this.targetEntry(q.table.schema, q.table.name, q.alias, scope, "delete");
         for (const u of q.using) this.qa.addFrom(u, scope);
-        scope.entries.unshift(target);
-        scope.starEntries.unshift(target);
+        if (!q.targetInFrom) {
+          scope.entries.unshift(target);
+          scope.starEntries.unshift(target);
+        }
         if (q.where) this.qa.condition(q.where, scope);
+        this.orderAndLimit(q.orderBy, q.misc, scope);
         return this.qa.targets(q.returning, scope);
       }
       default:
         return this.qa.query(q, scope);
     }
+  }
+
+  /** MySQL UPDATE / DELETE … ORDER BY … LIMIT …: no ordering on encrypted columns. */
+  private orderAndLimit(orderBy: Expr[] | undefined, misc: Expr[] | undefined, scope: Scope): void {
+    if (orderBy?.length) this.qa.exprs.refuseOrdering(orderBy, scope);
+    for (const m of misc ?? []) this.qa.exprs.eval(m, scope);
   }
 
   private targetEntry(
@@ -104,9 +113,11 @@ export class DmlAnalyser {
         if (!companions.length) return;
         const at = src.rowEnds[r];
         if (at === undefined) ctx.refuse("cannot locate the end of a VALUES row to add companion columns");
+        const qi = ctx.opts.adapter.quoteIdent;
         for (const comp of companions) {
           const slot = this.companionSlot(comp, valueFor(comp.column.column), valueFor, ctx, "INSERT");
-          ctx.edits.push({ kind: "slot", at, slot, prefix: ", ", suffix: "" });
+          const prefix = q.setForm ? `, ${qi(comp.companion)} = ` : ", ";
+          ctx.edits.push({ kind: "slot", at, slot, prefix, suffix: "" });
         }
       });
     } else {
@@ -123,7 +134,7 @@ export class DmlAnalyser {
         );
       }
     }
-    if (companions.length) {
+    if (companions.length && !q.setForm) {
       if (q.columnsInsertAt === undefined) ctx.refuse("cannot locate the INSERT column list");
       const qi = ctx.opts.adapter.quoteIdent;
       const names = companions.map((c) => qi(c.companion)).join(", ");
@@ -153,7 +164,13 @@ export class DmlAnalyser {
   ): void {
     const oc = q.onConflict!;
     const s = new Scope(scope.ctx, scope.parent);
-    s.entries.push(target, { ...target, refName: "excluded", schema: undefined, qualifier: "excluded" });
+    s.entries.push(target, {
+      ...target,
+      refName: "excluded",
+      schema: undefined,
+      qualifier: "excluded",
+      ...(q.valuesFunction ? { valuesFunction: true } : {}),
+    });
     // the conflict target names the target table's columns only (EXCLUDED is not visible there)
     const inferScope = new Scope(scope.ctx, scope.parent);
     inferScope.entries.push(target);
@@ -219,13 +236,22 @@ export class DmlAnalyser {
 
   private update(q: UpdateQuery, scope: Scope): OutputColumn[] {
     const ctx: AnalysisContext = scope.ctx;
-    const target = this.targetEntry(q.table.schema, q.table.name, q.alias, scope, "update");
+    let target = this.targetEntry(q.table.schema, q.table.name, q.alias, scope, "update");
     for (const f of q.from) this.qa.addFrom(f, scope);
-    scope.entries.unshift(target);
-    scope.starEntries.unshift(target);
+    if (q.targetInFrom) {
+      // the target is one of the FROM items: use that entry (its column references point at it)
+      const refName = q.alias ?? q.table.name;
+      const inFrom = scope.entries.filter((e) => e.refName === refName && e.table);
+      if (inFrom.length !== 1) ctx.refuse(`UPDATE target "${refName}" is not one table of the statement`, "42P09");
+      target = inFrom[0];
+    } else {
+      scope.entries.unshift(target);
+      scope.starEntries.unshift(target);
+    }
     const companions = companionsOf(target.columns ?? [], ctx);
     this.assignments(q.set, target, companions, scope, q.where);
     if (q.where) this.qa.condition(q.where, scope);
+    this.orderAndLimit(q.orderBy, q.misc, scope);
     return this.qa.targets(q.returning, scope);
   }
 
@@ -273,11 +299,8 @@ export class DmlAnalyser {
         if (src === target && !rowKeyChanged) continue;
         if (p.protect === "mac" && src !== target && src.refName !== "excluded")
           ctx.refuseColumn(comp.column, "assigning it from another row is not supported (MAC row key)");
-        ctx.edits.push({
-          kind: "insert",
-          at,
-          text: `${qi(comp.companion)} = ${src.qualifier}.${qi(comp.companion)}, `,
-        });
+        const from = src.valuesFunction ? `VALUES(${qi(comp.companion)})` : `${src.qualifier}.${qi(comp.companion)}`;
+        ctx.edits.push({ kind: "insert", at, text: `${qi(comp.companion)} = ${from}, ` });
         continue;
       }
       const slot = this.companionSlot(comp, v, valueFor, ctx, "UPDATE");

@@ -40,6 +40,8 @@ export interface Entry {
   qualifier: string;
   /** For `*`: columns in output order when this entry is a join with USING / NATURAL. */
   starColumns?: ColInfo[];
+  /** MySQL ON DUPLICATE KEY UPDATE's inserted row: its columns are written `VALUES(col)`. */
+  valuesFunction?: boolean;
 }
 
 export interface CteInfo {

@@ -1,0 +1,73 @@
+// One MySQL statement prepared for node-sql-parser: literals and `?` placeholders replaced by markers that
+// carry their ordinal (numbers → the literal ordinal, strings → '<ordinal>', hex → X'<ordinal in hex>',
+// placeholders → PARAM_BASE + n) and comments blanked, so the AST tells exactly which token each constant
+// node is and parser errors never quote a value. Offsets map back to the original text.
+
+import { isLiteralToken, type MysqlToken } from "./lexer.js";
+
+export const PARAM_BASE = 1_000_000_000;
+
+export interface StatementSource {
+  /** Text handed to the parser. */
+  text: string;
+  /** Token index range [from, to) of the statement in the whole text's token list. */
+  from: number;
+  to: number;
+  /** Parser offset → original offset. */
+  toOriginal(offset: number): number;
+}
+
+/**
+ * `tokens`: the whole text's tokens; `literalOrdinal`/`paramNumber` give each literal / placeholder token
+ * index its global ordinal / number. Comments are not tokens, so they vanish (replaced by whitespace).
+ */
+export function statementSource(
+  sql: string,
+  tokens: MysqlToken[],
+  from: number,
+  to: number,
+  literalOrdinal: Map<number, number>,
+  paramNumber: Map<number, number>,
+  prefix = "",
+): StatementSource {
+  let text = prefix;
+  // segments: original [start,end) ↔ parser [subStart,subEnd)
+  const segs: { start: number; subStart: number }[] = [];
+  const base = tokens[from]?.start ?? 0;
+  let pos = base;
+  for (let i = from; i < to; i++) {
+    const t = tokens[i];
+    // whitespace and comments between tokens: one space keeps tokens apart (a marker replaces the token)
+    if (t.start > pos || i === from) text += " ";
+    segs.push({ start: t.start, subStart: text.length });
+    if (isLiteralToken(t)) {
+      const k = literalOrdinal.get(i)!;
+      if (t.kind === "number") text += String(k);
+      else if (t.kind === "string") text += `'${k}'`;
+      else {
+        const h = k.toString(16);
+        text += `X'${h.length % 2 ? `0${h}` : h}'`;
+      }
+    } else if (t.kind === "param") {
+      text += String(PARAM_BASE + paramNumber.get(i)!);
+    } else text += sql.slice(t.start, t.end);
+    pos = t.end;
+  }
+  const toOriginal = (offset: number): number => {
+    // the token whose parser text starts at or before offset
+    let lo = 0;
+    let hi = segs.length - 1;
+    if (hi < 0) return base;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      if (segs[mid].subStart <= offset) lo = mid;
+      else hi = mid - 1;
+    }
+    const s = segs[lo];
+    const t = tokens[from + lo];
+    const within = offset - s.subStart;
+    // inside a replaced token: its start; inside a copied token: the same distance into it
+    return isLiteralToken(t) || t.kind === "param" ? t.start : Math.min(t.start + within, t.end);
+  };
+  return { text, from, to, toOriginal };
+}
