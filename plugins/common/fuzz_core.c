@@ -2,13 +2,15 @@
  * fuzz_core.c: randomized robustness test of the C core, built with AddressSanitizer + UBSan by
  * `make -C plugins/common check` (run by test/plugins/core-fuzz.test.ts): arbitrary bytes into envelope
  * decryption, text decoding, bundle parsing and every FPE format/option combination must never crash or read
- * out of bounds, and RND encrypt → decrypt must round-trip. Usage: fuzz_core [iterations] [seed].
+ * out of bounds, RND encrypt → decrypt must round-trip, and the core's midstate HMAC-SM3 must equal OpenSSL's EVP
+ * HMAC-SM3 for random keys, lengths and part splits. Usage: fuzz_core [iterations] [seed].
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "smgate_core.h"
 #include "smgate_fpe.h"
+#include "smgate_internal.h"
 static unsigned rnd(void){ return (unsigned)rand(); }
 int main(int argc, char **argv){
   long iters = argc > 1 ? atol(argv[1]) : 200000; srand(argc > 2 ? (unsigned)atol(argv[2]) : 1);
@@ -36,5 +38,11 @@ int main(int argc, char **argv){
     size_t el; smg_encrypt_rnd(k,(const uint8_t*)"x.y.z",5,buf,n,out,&el);
     uint8_t pt[600]; size_t pl; if (smg_decrypt(k,(const uint8_t*)"x.y.z",5,out,el,pt,&pl) || pl!=n || memcmp(pt,buf,n)) { printf("roundtrip fail\n"); return 1; }
     uint8_t bi[16]; smg_blind_index(k,buf,n,bi);
+    /* midstate HMAC-SM3 == OpenSSL HMAC-SM3 (random key length incl. > 64, random 3-way split) */
+    { uint8_t key[100], a[32], b[32]; size_t kl = rnd()%100, c1 = n ? rnd()%(n+1) : 0, c2 = c1 + (n>c1 ? rnd()%(n-c1+1) : 0);
+      for(size_t i=0;i<kl;i++) key[i]=(uint8_t)rnd();
+      smg_hmac_mid mid; smg_internal_hmac_mid_init(&mid,key,kl);
+      smg_part parts[3]={{buf,c1},{buf+c1,c2-c1},{buf+c2,n-c2}}; smg_internal_hmac_mid(&mid,parts,3,a);
+      if (smg_hmac_sm3(key,kl,buf,n,b) || memcmp(a,b,32)) { printf("hmac-sm3 mismatch len %zu key %zu\n",n,kl); return 1; } }
   }
   smg_datakey_free(k); printf("fuzz ok\n"); return 0; }

@@ -31,9 +31,9 @@ struct smg_datakey {
 	uint8_t fpe[16];
 	EVP_CIPHER_CTX *ctr;	 /* SM4-ECB keyed with enc: CTR keystream over counter blocks */
 	EVP_CIPHER_CTX *fpe_ecb; /* SM4-ECB keyed with fpe */
-	EVP_MAC_CTX *mac_ctx;	 /* HMAC-SM3 keyed, re-initialised per call */
-	EVP_MAC_CTX *siv_ctx;
-	EVP_MAC_CTX *bidx_ctx;
+	smg_hmac_mid mac_mid;	 /* HMAC-SM3 inner/outer chaining values of mac, siv, bidx (smgate_sm3.c) */
+	smg_hmac_mid siv_mid;
+	smg_hmac_mid bidx_mid;
 };
 
 static EVP_MAC *g_hmac;
@@ -77,9 +77,17 @@ const char *smg_strerror(int status)
 }
 
 static pthread_once_t g_once = PTHREAD_ONCE_INIT;
+/* Bumped in the child of every fork(): per-thread random IV pools drawn before the fork are discarded. */
+static volatile unsigned g_fork_gen = 1;
+
+static void on_fork_child(void)
+{
+	g_fork_gen++;
+}
 
 static void fetch_algorithms(void)
 {
+	pthread_atfork(NULL, NULL, on_fork_child);
 	g_hmac = EVP_MAC_fetch(NULL, "HMAC", NULL);
 	g_sm4_ctr = EVP_sm4_ctr();
 	g_sm4_ecb = EVP_sm4_ecb();
@@ -232,23 +240,24 @@ done:
 
 /*
  * Random IVs from a per-thread pool refilled by RAND_bytes (OpenSSL DRBG) 4 KiB at a time: RAND_bytes per value
- * costs ~10 µs. The pool is tied to the process id, so a forked child (PostgreSQL backends) never reuses IVs
- * drawn by its parent.
+ * costs ~10 µs. The pool is tied to the fork generation (pthread_atfork child handler, registered before any
+ * pool is filled), so a forked child (PostgreSQL backends) never reuses IVs drawn by its parent; getpid() per
+ * value was a system call on every encryption.
  */
 #define IV_POOL 4096
 static __thread uint8_t t_pool[IV_POOL];
 static __thread size_t t_pool_left;
-static __thread pid_t t_pool_pid;
+static __thread unsigned t_pool_gen;
 
 static int random_iv(uint8_t iv[16])
 {
-	pid_t pid = getpid();
+	unsigned gen = g_fork_gen;
 
-	if (t_pool_left < 16 || t_pool_pid != pid) {
-		if (RAND_bytes(t_pool, IV_POOL) != 1)
+	if (t_pool_left < 16 || t_pool_gen != gen) {
+		if (init_algorithms() != SMG_OK || RAND_bytes(t_pool, IV_POOL) != 1)
 			return SMG_ECRYPTO;
 		t_pool_left = IV_POOL;
-		t_pool_pid = pid;
+		t_pool_gen = gen;
 	}
 	memcpy(iv, t_pool + IV_POOL - t_pool_left, 16);
 	memset(t_pool + IV_POOL - t_pool_left, 0, 16);
@@ -268,6 +277,40 @@ int smg_fpe_ecb(smg_datakey *k, const uint8_t *in, size_t len, uint8_t *out)
 }
 
 /* ---------------- DataKey ---------------- */
+
+/*
+ * The midstate HMAC (smgate_sm3.c) must equal OpenSSL's EVP HMAC-SM3: checked for every new DataKey on messages
+ * of 0, 55, 56, 64 and 119 bytes (padding and block boundaries), split into parts like the envelope code does.
+ */
+static int check_mid_against_evp(smg_datakey *k)
+{
+	static const size_t lens[] = {0, 55, 56, 64, 119};
+	uint8_t msg[119], a[32], b[32];
+	smg_part parts[3];
+	size_t i;
+
+	for (i = 0; i < sizeof msg; i++)
+		msg[i] = (uint8_t)(i * 31 + 7);
+	for (i = 0; i < sizeof lens / sizeof lens[0]; i++) {
+		size_t n = lens[i], h = n / 3;
+
+		parts[0].p = msg;
+		parts[0].n = h;
+		parts[1].p = msg + h;
+		parts[1].n = h;
+		parts[2].p = msg + 2 * h;
+		parts[2].n = n - 2 * h;
+		smg_internal_hmac_mid(i % 2 ? &k->siv_mid : &k->mac_mid, parts, 3, a);
+		if (smg_hmac_sm3(i % 2 ? k->siv : k->mac, 32, msg, n, b) != SMG_OK || memcmp(a, b, 32) != 0)
+			return SMG_ECRYPTO;
+	}
+	smg_internal_hmac_mid(&k->bidx_mid, parts, 3, a);
+	if (smg_hmac_sm3(k->bidx, 32, msg, lens[4], b) != SMG_OK || memcmp(a, b, 32) != 0)
+		return SMG_ECRYPTO;
+	smg_wipe(a, sizeof a);
+	smg_wipe(b, sizeof b);
+	return SMG_OK;
+}
 
 static int derive(const uint8_t dek[16], const char *info, uint8_t *out, size_t len)
 {
@@ -303,10 +346,10 @@ int smg_datakey_new(uint32_t key_id, const uint8_t dek[SMG_DEK_LEN], smg_datakey
 	if (EVP_EncryptInit_ex(k->fpe_ecb, g_sm4_ecb, NULL, k->fpe, NULL) != 1)
 		goto fail;
 	EVP_CIPHER_CTX_set_padding(k->fpe_ecb, 0);
-	k->mac_ctx = smg_internal_hmac_new(k->mac, 32);
-	k->siv_ctx = smg_internal_hmac_new(k->siv, 32);
-	k->bidx_ctx = smg_internal_hmac_new(k->bidx, 32);
-	if (k->mac_ctx == NULL || k->siv_ctx == NULL || k->bidx_ctx == NULL)
+	smg_internal_hmac_mid_init(&k->mac_mid, k->mac, 32);
+	smg_internal_hmac_mid_init(&k->siv_mid, k->siv, 32);
+	smg_internal_hmac_mid_init(&k->bidx_mid, k->bidx, 32);
+	if ((rc = check_mid_against_evp(k)) != SMG_OK)
 		goto fail;
 	*out = k;
 	return SMG_OK;
@@ -321,9 +364,6 @@ void smg_datakey_free(smg_datakey *k)
 		return;
 	EVP_CIPHER_CTX_free(k->ctr); /* OpenSSL cleanses cipher and MAC contexts on free */
 	EVP_CIPHER_CTX_free(k->fpe_ecb);
-	EVP_MAC_CTX_free(k->mac_ctx);
-	EVP_MAC_CTX_free(k->siv_ctx);
-	EVP_MAC_CTX_free(k->bidx_ctx);
 	smg_wipe(k, sizeof(*k));
 	free(k);
 }
@@ -402,8 +442,7 @@ int smg_encrypt_rnd(smg_datakey *k, const uint8_t *ad, size_t ad_len, const uint
 	parts[1].n = ad_len;
 	parts[2].p = ct;
 	parts[2].n = pt_len;
-	if ((rc = smg_internal_keyed_mac(k->mac_ctx, parts, 3, tag)) != SMG_OK)
-		return rc;
+	smg_internal_hmac_mid(&k->mac_mid, parts, 3, tag);
 	memcpy(ct + pt_len, tag, SMG_TAG_LEN);
 	*out_len = smg_rnd_len(pt_len);
 	return SMG_OK;
@@ -422,8 +461,7 @@ int smg_encrypt_det(smg_datakey *k, const uint8_t *ad, size_t ad_len, const uint
 	parts[0].n = ad_len;
 	parts[1].p = pt;
 	parts[1].n = pt_len;
-	if ((rc = smg_internal_keyed_mac(k->siv_ctx, parts, 2, siv)) != SMG_OK)
-		return rc;
+	smg_internal_hmac_mid(&k->siv_mid, parts, 2, siv);
 	out[0] = SMG_ENV_DET;
 	put_u32(out + 1, k->key_id);
 	memcpy(out + SMG_HDR_LEN, siv, SMG_IV_LEN);
@@ -477,8 +515,7 @@ int smg_decrypt(smg_datakey *k, const uint8_t *ad, size_t ad_len, const uint8_t 
 		parts[1].n = ad_len;
 		parts[2].p = ct;
 		parts[2].n = n;
-		if ((rc = smg_internal_keyed_mac(k->mac_ctx, parts, 3, mac)) != SMG_OK)
-			return rc;
+		smg_internal_hmac_mid(&k->mac_mid, parts, 3, mac);
 		if (CRYPTO_memcmp(mac, ct + n, SMG_TAG_LEN) != 0)
 			return SMG_EBAD_TAG;
 		if ((rc = keyed_ctr(k, env + SMG_HDR_LEN, ct, n, pt)) != SMG_OK)
@@ -495,8 +532,7 @@ int smg_decrypt(smg_datakey *k, const uint8_t *ad, size_t ad_len, const uint8_t 
 		parts[0].n = ad_len;
 		parts[1].p = pt;
 		parts[1].n = n;
-		if ((rc = smg_internal_keyed_mac(k->siv_ctx, parts, 2, mac)) != SMG_OK)
-			return rc;
+		smg_internal_hmac_mid(&k->siv_mid, parts, 2, mac);
 		if (CRYPTO_memcmp(mac, siv, SMG_IV_LEN) != 0) {
 			smg_wipe(pt, n);
 			return SMG_EBAD_TAG;
@@ -516,7 +552,8 @@ int smg_blind_index(smg_datakey *k, const uint8_t *pt, size_t pt_len, uint8_t ou
 
 	if (smg_nfc(pt, pt_len, &part.p, &part.n, &owned) != 0)
 		return SMG_ENOMEM;
-	rc = smg_internal_keyed_mac(k->bidx_ctx, &part, 1, mac);
+	smg_internal_hmac_mid(&k->bidx_mid, &part, 1, mac);
+	rc = SMG_OK;
 	if (owned) {
 		smg_wipe((void *)part.p, part.n);
 		free((void *)part.p);
@@ -549,7 +586,6 @@ int smg_integrity_mac(smg_datakey *k, const uint8_t *ad, size_t ad_len, const ui
 {
 	uint8_t mac[32];
 	smg_part parts[3];
-	int rc;
 
 	parts[0].p = ad;
 	parts[0].n = ad_len;
@@ -557,9 +593,9 @@ int smg_integrity_mac(smg_datakey *k, const uint8_t *ad, size_t ad_len, const ui
 	parts[1].n = row_key_len;
 	parts[2].p = value;
 	parts[2].n = value_len;
-	if ((rc = smg_internal_keyed_mac(k->mac_ctx, parts, 3, mac)) != SMG_OK)
-		return rc;
+	smg_internal_hmac_mid(&k->mac_mid, parts, 3, mac);
 	memcpy(out, mac, 16);
+	smg_wipe(mac, sizeof mac);
 	return SMG_OK;
 }
 
@@ -609,6 +645,32 @@ int smg_self_test(char *why, size_t why_len)
 	if (EVP_Digest("abc", 3, md, &mdlen, EVP_sm3(), NULL) != 1 ||
 		!hexeq(md, "66c7f0f462eeedd9d1f2d46bdc10e4e24167c4875cf2f7a2297da02b8f4ba8e0"))
 		FAIL("SM3 does not match GB/T 32905-2016 A.1");
+	/* the core's own SM3 (smgate_sm3.c): GB/T 32905-2016 A.1 and A.2 (64 bytes "abcd" x 16) */
+	smg_internal_sm3((const uint8_t *)"abc", 3, md);
+	if (!hexeq(md, "66c7f0f462eeedd9d1f2d46bdc10e4e24167c4875cf2f7a2297da02b8f4ba8e0"))
+		FAIL("smgate SM3 does not match GB/T 32905-2016 A.1");
+	for (len = 0; len < 64; len++)
+		in[len] = (uint8_t)"abcd"[len % 4];
+	smg_internal_sm3(in, 64, md);
+	if (!hexeq(md, "debe9ff92275b8a138604889c18e5a4d6fdb70e5387e5765293dcba39c0c5732"))
+		FAIL("smgate SM3 does not match GB/T 32905-2016 A.2");
+	/* the midstate HMAC-SM3 equals OpenSSL's EVP HMAC-SM3 for every length 0..159 */
+	{
+		smg_hmac_mid mid;
+		smg_part part;
+		uint8_t evp[32];
+
+		for (len = 0; len < sizeof in; len++)
+			in[len] = (uint8_t)(len * 13 + 5);
+		smg_internal_hmac_mid_init(&mid, v, 16);
+		for (len = 0; len < sizeof in; len++) {
+			part.p = in;
+			part.n = len;
+			smg_internal_hmac_mid(&mid, &part, 1, md);
+			if (smg_hmac_sm3(v, 16, in, len, evp) != SMG_OK || memcmp(md, evp, 32) != 0)
+				FAIL("smgate HMAC-SM3 differs from OpenSSL HMAC-SM3");
+		}
+	}
 	/* the batched CTR equals EVP_sm4_ctr, including 64- and 128-bit counter carries */
 	memset(dek, 0x5a, sizeof dek);
 	if (smg_datakey_new(1, dek, &k) != SMG_OK)

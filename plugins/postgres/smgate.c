@@ -22,51 +22,51 @@
 #include "smgate_core.h"
 #include "smgate_pg.h"
 
-static Datum encrypt_common(bool det, const uint8_t *pt, size_t pt_len, text *keyname, text *ad,
-							bool as_text)
+static Datum encrypt_common(FunctionCallInfo fcinfo, bool det, const uint8_t *pt, size_t pt_len,
+							text *keyname, text *ad, bool as_text)
 {
-	smg_datakey *k = smgate_pg_active_key(keyname);
+	const char *fn = det ? "smgate_encrypt_det" : "smgate_encrypt";
+	smg_datakey *k = smgate_pg_call_active_key(fcinfo, keyname);
 	size_t ad_len, env_len = det ? smg_det_len(pt_len) : smg_rnd_len(pt_len);
-	uint8_t *adb = smgate_pg_ad(ad, &ad_len);
-	uint8_t *env = palloc(env_len);
-	int rc = det ? smg_encrypt_det(k, adb, ad_len, pt, pt_len, env, &env_len)
-				 : smg_encrypt_rnd(k, adb, ad_len, pt, pt_len, env, &env_len);
+	const uint8_t *adb = smgate_pg_call_ad(fcinfo, ad, &ad_len);
+	bytea *out;
+	int rc;
 
-	if (rc != SMG_OK)
-		smgate_pg_fail(rc, det ? "smgate_encrypt_det" : "smgate_encrypt");
 	if (as_text) {
-		size_t tl = smg_text_len(env_len);
-		text *out = (text *)palloc(VARHDRSZ + tl);
+		uint8_t stackbuf[512];
+		uint8_t *env = env_len <= sizeof stackbuf ? stackbuf : palloc(env_len);
 
+		rc = det ? smg_encrypt_det(k, adb, ad_len, pt, pt_len, env, &env_len)
+				 : smg_encrypt_rnd(k, adb, ad_len, pt, pt_len, env, &env_len);
+		if (rc != SMG_OK)
+			smgate_pg_fail(rc, fn);
+		out = (text *)palloc(VARHDRSZ + smg_text_len(env_len));
 		SET_VARSIZE(out, VARHDRSZ + smg_to_text(env, env_len, VARDATA(out)));
 		return PointerGetDatum(out);
-	} else {
-		bytea *out = (bytea *)palloc(VARHDRSZ + env_len);
-
-		SET_VARSIZE(out, VARHDRSZ + env_len);
-		memcpy(VARDATA(out), env, env_len);
-		return PointerGetDatum(out);
 	}
+	out = (bytea *)palloc(VARHDRSZ + env_len);
+	rc = det ? smg_encrypt_det(k, adb, ad_len, pt, pt_len, (uint8_t *)VARDATA(out), &env_len)
+			 : smg_encrypt_rnd(k, adb, ad_len, pt, pt_len, (uint8_t *)VARDATA(out), &env_len);
+	if (rc != SMG_OK)
+		smgate_pg_fail(rc, fn);
+	SET_VARSIZE(out, VARHDRSZ + env_len);
+	return PointerGetDatum(out);
 }
 
-static Datum decrypt_common(const uint8_t *env, size_t env_len, text *ad, bool as_text)
+static Datum decrypt_common(FunctionCallInfo fcinfo, const uint8_t *env, size_t env_len, text *ad,
+							bool as_text)
 {
-	smg_keyring *ring = smgate_pg_ring();
 	uint32_t key_id;
 	smg_datakey *k;
 	size_t ad_len, pt_len = 0;
-	uint8_t *adb;
+	const uint8_t *adb;
 	bytea *out;
 	int rc = smg_envelope_key_id(env, env_len, &key_id);
 
 	if (rc != SMG_OK)
 		smgate_pg_fail(rc, "smgate_decrypt");
-	k = smg_keyring_by_id(ring, key_id);
-	if (k == NULL)
-		ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-						errmsg("smgate: smgate_decrypt: key id %u is not in the loaded key set",
-							   key_id)));
-	adb = smgate_pg_ad(ad, &ad_len);
+	k = smgate_pg_call_key_by_id(fcinfo, key_id, "smgate_decrypt");
+	adb = smgate_pg_call_ad(fcinfo, ad, &ad_len);
 	out = (bytea *)palloc(VARHDRSZ + smg_envelope_pt_len(env, env_len) + 1);
 	rc = smg_decrypt(k, adb, ad_len, env, env_len, (uint8_t *)VARDATA(out), &pt_len);
 	if (rc != SMG_OK)
@@ -84,7 +84,7 @@ Datum smgate_encrypt_text(PG_FUNCTION_ARGS)
 {
 	text *pt = PG_GETARG_TEXT_PP(0);
 
-	return encrypt_common(false, (const uint8_t *)VARDATA_ANY(pt), VARSIZE_ANY_EXHDR(pt),
+	return encrypt_common(fcinfo, false, (const uint8_t *)VARDATA_ANY(pt), VARSIZE_ANY_EXHDR(pt),
 						  PG_GETARG_TEXT_PP(1), PG_GETARG_TEXT_PP(2), true);
 }
 
@@ -93,7 +93,7 @@ Datum smgate_encrypt_det_text(PG_FUNCTION_ARGS)
 {
 	text *pt = PG_GETARG_TEXT_PP(0);
 
-	return encrypt_common(true, (const uint8_t *)VARDATA_ANY(pt), VARSIZE_ANY_EXHDR(pt),
+	return encrypt_common(fcinfo, true, (const uint8_t *)VARDATA_ANY(pt), VARSIZE_ANY_EXHDR(pt),
 						  PG_GETARG_TEXT_PP(1), PG_GETARG_TEXT_PP(2), true);
 }
 
@@ -102,7 +102,7 @@ Datum smgate_encrypt_bytea(PG_FUNCTION_ARGS)
 {
 	bytea *pt = PG_GETARG_BYTEA_PP(0);
 
-	return encrypt_common(false, (const uint8_t *)VARDATA_ANY(pt), VARSIZE_ANY_EXHDR(pt),
+	return encrypt_common(fcinfo, false, (const uint8_t *)VARDATA_ANY(pt), VARSIZE_ANY_EXHDR(pt),
 						  PG_GETARG_TEXT_PP(1), PG_GETARG_TEXT_PP(2), false);
 }
 
@@ -111,7 +111,7 @@ Datum smgate_encrypt_det_bytea(PG_FUNCTION_ARGS)
 {
 	bytea *pt = PG_GETARG_BYTEA_PP(0);
 
-	return encrypt_common(true, (const uint8_t *)VARDATA_ANY(pt), VARSIZE_ANY_EXHDR(pt),
+	return encrypt_common(fcinfo, true, (const uint8_t *)VARDATA_ANY(pt), VARSIZE_ANY_EXHDR(pt),
 						  PG_GETARG_TEXT_PP(1), PG_GETARG_TEXT_PP(2), false);
 }
 
@@ -126,7 +126,7 @@ Datum smgate_decrypt_text(PG_FUNCTION_ARGS)
 	n = smg_from_text(VARDATA_ANY(ct), tl, env);
 	if (n == (size_t)-1)
 		smgate_pg_fail(SMG_EBAD_ENVELOPE, "smgate_decrypt");
-	return decrypt_common(env, n, PG_GETARG_TEXT_PP(1), true);
+	return decrypt_common(fcinfo, env, n, PG_GETARG_TEXT_PP(1), true);
 }
 
 PG_FUNCTION_INFO_V1(smgate_decrypt_bytea);
@@ -134,7 +134,7 @@ Datum smgate_decrypt_bytea(PG_FUNCTION_ARGS)
 {
 	bytea *env = PG_GETARG_BYTEA_PP(0);
 
-	return decrypt_common((const uint8_t *)VARDATA_ANY(env), VARSIZE_ANY_EXHDR(env),
+	return decrypt_common(fcinfo, (const uint8_t *)VARDATA_ANY(env), VARSIZE_ANY_EXHDR(env),
 						  PG_GETARG_TEXT_PP(1), false);
 }
 
@@ -153,7 +153,7 @@ PG_FUNCTION_INFO_V1(smgate_blind_index);
 Datum smgate_blind_index(PG_FUNCTION_ARGS)
 {
 	text *pt = PG_GETARG_TEXT_PP(0);
-	smg_datakey *k = smgate_pg_active_key(PG_GETARG_TEXT_PP(1));
+	smg_datakey *k = smgate_pg_call_active_key(fcinfo, PG_GETARG_TEXT_PP(1));
 	bytea *out = (bytea *)palloc(VARHDRSZ + 16);
 	int rc = smg_blind_index(k, (const uint8_t *)VARDATA_ANY(pt), VARSIZE_ANY_EXHDR(pt),
 							 (uint8_t *)VARDATA(out));
@@ -194,10 +194,11 @@ Datum smgate_row_key(PG_FUNCTION_ARGS)
 /* A NULL value is MACed as the 4 bytes FF FF FF FF, as the gateway does (proxy/codec MAC_NULL_VALUE). */
 static const uint8_t MAC_NULL_VALUE[4] = {0xff, 0xff, 0xff, 0xff};
 
-static void mac_of(smg_datakey *k, text *value, text *ad, bytea *row_key, uint8_t out[16])
+static void mac_of(FunctionCallInfo fcinfo, smg_datakey *k, text *value, text *ad, bytea *row_key,
+				   uint8_t out[16])
 {
 	size_t ad_len;
-	uint8_t *adb = smgate_pg_ad(ad, &ad_len);
+	const uint8_t *adb = smgate_pg_call_ad(fcinfo, ad, &ad_len);
 	int rc = smg_integrity_mac(k, adb, ad_len, (const uint8_t *)VARDATA_ANY(row_key),
 							   VARSIZE_ANY_EXHDR(row_key),
 							   value ? (const uint8_t *)VARDATA_ANY(value) : MAC_NULL_VALUE,
@@ -225,8 +226,8 @@ Datum smgate_mac(PG_FUNCTION_ARGS)
 	bytea *out = (bytea *)palloc(VARHDRSZ + 16);
 
 	require_args(fcinfo, 1, 3, "smgate_mac");
-	k = smgate_pg_active_key(PG_GETARG_TEXT_PP(1));
-	mac_of(k, PG_ARGISNULL(0) ? NULL : PG_GETARG_TEXT_PP(0), PG_GETARG_TEXT_PP(2),
+	k = smgate_pg_call_active_key(fcinfo, PG_GETARG_TEXT_PP(1));
+	mac_of(fcinfo, k, PG_ARGISNULL(0) ? NULL : PG_GETARG_TEXT_PP(0), PG_GETARG_TEXT_PP(2),
 		   PG_GETARG_BYTEA_PP(3), (uint8_t *)VARDATA(out));
 	SET_VARSIZE(out, VARHDRSZ + 16);
 	PG_RETURN_BYTEA_P(out);
@@ -266,7 +267,7 @@ Datum smgate_mac_verify(PG_FUNCTION_ARGS)
 		if (nl != VARSIZE_ANY_EXHDR(name) || memcmp(kn, VARDATA_ANY(name), nl) != 0)
 			continue;
 		known = true;
-		mac_of(smg_keyring_by_id(ring, id), value, PG_GETARG_TEXT_PP(3), PG_GETARG_BYTEA_PP(4),
+		mac_of(fcinfo, smg_keyring_by_id(ring, id), value, PG_GETARG_TEXT_PP(3), PG_GETARG_BYTEA_PP(4),
 			   expect);
 		if (CRYPTO_memcmp(expect, VARDATA_ANY(mac), 16) == 0)
 			PG_RETURN_BOOL(true);

@@ -16,7 +16,7 @@ static Datum fpe_common(FunctionCallInfo fcinfo, int encrypt)
 	text *value, *format;
 	smg_datakey *k;
 	smg_fpe_opts o;
-	uint8_t *ad;
+	const uint8_t *ad;
 	size_t ad_len, out_len = 0;
 	char why[256];
 	text *out;
@@ -36,8 +36,8 @@ static Datum fpe_common(FunctionCallInfo fcinfo, int encrypt)
 	if ((!PG_ARGISNULL(4) && o.keep_prefix < 0) || (!PG_ARGISNULL(5) && o.keep_suffix < 0))
 		ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 						errmsg("smgate: keep_prefix and keep_suffix must be integers >= 0")));
-	k = smgate_pg_active_key(PG_GETARG_TEXT_PP(1));
-	ad = smgate_pg_ad(PG_GETARG_TEXT_PP(2), &ad_len);
+	k = smgate_pg_call_active_key(fcinfo, PG_GETARG_TEXT_PP(1));
+	ad = smgate_pg_call_ad(fcinfo, PG_GETARG_TEXT_PP(2), &ad_len);
 	out = (text *)palloc(VARHDRSZ + smg_fpe_out_len(VARSIZE_ANY_EXHDR(value), &o));
 	why[0] = '\0';
 	rc = smg_fpe(k, ad, ad_len, VARDATA_ANY(format), VARSIZE_ANY_EXHDR(format), VARDATA_ANY(value),

@@ -37,11 +37,18 @@ static int g_nallowed = 0;
 static Oid g_checked_user = InvalidOid; /* last user that passed the role gate */
 static char *g_token_guc = NULL;
 static bool g_autoloading = false;
+static uint64 g_ring_gen = 1; /* bumped on every load and unload */
 
 void _PG_init(void);
 
+uint64 smgate_pg_ring_gen(void)
+{
+	return g_ring_gen;
+}
+
 static void unload_keys(void)
 {
+	g_ring_gen++; /* before the free: no cached DataKey pointer outlives its ring */
 	smg_keyring_free(g_ring); /* wipes subkeys and contexts */
 	g_ring = NULL;
 	g_nallowed = 0;
@@ -250,7 +257,7 @@ Datum smgate_load_keys(PG_FUNCTION_ARGS)
 	SPI_finish();
 	if (rc != SMG_OK)
 		smgate_pg_fail(rc, "smgate_load_keys");
-	unload_keys();
+	unload_keys(); /* bumps the ring generation */
 	g_ring = ring;
 	memcpy(g_allowed, allowed, sizeof(Oid) * (size_t)nallowed);
 	g_nallowed = nallowed;
@@ -316,15 +323,3 @@ smg_datakey *smgate_pg_active_key(text *name)
 		smgate_pg_fail(rc, "key lookup");
 	return k;
 }
-
-/* Lower-cased AD bytes in palloc'd memory. */
-uint8_t *smgate_pg_ad(text *ad, size_t *len)
-{
-	size_t n = VARSIZE_ANY_EXHDR(ad);
-	uint8_t *out = palloc(n + 1);
-
-	smg_ad_lower(VARDATA_ANY(ad), n, out);
-	*len = n;
-	return out;
-}
-

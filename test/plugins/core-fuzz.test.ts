@@ -1,5 +1,6 @@
 // The shared C core under AddressSanitizer + UBSan: random bytes into envelope decryption, text decoding, key
-// bundle parsing and every FPE format/option, plus RND round trips (plugins/common/fuzz_core.c). Memory errors
+// bundle parsing and every FPE format/option, plus RND round trips and the midstate HMAC-SM3 against OpenSSL's
+// (plugins/common/fuzz_core.c). Memory errors
 // inside a database server process would crash it, so this runs on every test run.
 import { execFile } from "node:child_process";
 import { join } from "node:path";
@@ -19,5 +20,5 @@ describe.skipIf(!tc.ok)("C crypto core under sanitizers", () => {
       maxBuffer: 8 * 1024 * 1024,
     });
     expect(stdout, `seed ${seed}`).toContain("fuzz ok");
-  });
+  }, 600_000); // builds with ASan first: minutes on a loaded 2-core machine
 });
