@@ -1,5 +1,7 @@
-// Loads the golden rewrite cases (test/rewrite/golden/*.yaml) and runs one through the engine, producing a
-// summary comparable with the case's `expect` block. Also used to render docs/SQL.md.
+// Loads the golden rewrite cases (test/rewrite/golden/*.yaml for PostgreSQL, test/rewrite/golden-mysql/*.yaml
+// for MySQL/MariaDB, each folder with its own _schema.yaml) and runs one through the engine, producing a
+// summary comparable with the case's `expect` block. Also used to render docs/SQL.md. Parameters print as
+// `$n` (PostgreSQL) or `?n` (MySQL: the n-th `?` placeholder).
 
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
@@ -16,11 +18,14 @@ import {
 } from "../../proxy/rewrite/index.js";
 
 export const GOLDEN_DIR = join(import.meta.dirname, "golden");
+export const GOLDEN_MYSQL_DIR = join(import.meta.dirname, "golden-mysql");
 
 type PolicyDoc = Record<string, { row_key?: string[]; columns: Record<string, Omit<ColumnProtection, "rowKey">> }>;
 
 export interface GoldenCase {
   file: string;
+  /** Folder the case was loaded from (its _schema.yaml applies). */
+  dir?: string;
   title: string;
   section: string;
   mode?: string;
@@ -42,21 +47,23 @@ export interface GoldenExpect {
   mac_checks?: string[];
 }
 
-export function loadGoldenCases(): GoldenCase[] {
-  return readdirSync(GOLDEN_DIR)
+export function loadGoldenCases(dir = GOLDEN_DIR): GoldenCase[] {
+  return readdirSync(dir)
     .filter((f) => f.endsWith(".yaml") && !f.startsWith("_"))
     .sort()
-    .map((f) => ({ file: f, ...(parse(readFileSync(join(GOLDEN_DIR, f), "utf8")) as Omit<GoldenCase, "file">) }));
+    .map((f) => ({ file: f, dir, ...(parse(readFileSync(join(dir, f), "utf8")) as Omit<GoldenCase, "file">) }));
 }
 
-const shared = () =>
-  parse(readFileSync(join(GOLDEN_DIR, "_schema.yaml"), "utf8")) as {
+/** The folder's shared policy, catalog and (optionally) default search path / current database. */
+export const sharedSchema = (dir = GOLDEN_DIR) =>
+  parse(readFileSync(join(dir, "_schema.yaml"), "utf8")) as {
     policy: PolicyDoc;
     catalog: CatalogSpec;
+    search_path?: string[];
   };
 
 export function engineFor(c: GoldenCase, adapter: DialectAdapter): RewriteEngine {
-  const base = shared();
+  const base = sharedSchema(c.dir);
   const policy = c.policy ?? base.policy;
   const catalog = new InMemoryCatalog(c.catalog ?? base.catalog);
   return new RewriteEngine({
@@ -81,18 +88,23 @@ const SHORT: Record<string, string> = {
 /** What the engine did with a case, in the vocabulary of the golden files. */
 export function runCase(c: GoldenCase, adapter: DialectAdapter): GoldenExpect {
   const engine = engineFor(c, adapter);
-  const a = engine.analyse(c.sql, { searchPath: c.search_path });
-  return summarise(c.sql, a.plan, a.shape);
+  const a = engine.analyse(c.sql, { searchPath: c.search_path ?? sharedSchema(c.dir).search_path });
+  return summarise(c.sql, a.plan, a.shape, adapter.name === "mysql" ? "?" : "$");
 }
 
-function summarise(sql: string, plan: StatementPlan, shape: Parameters<typeof applyRewrites>[1]): GoldenExpect {
+function summarise(
+  sql: string,
+  plan: StatementPlan,
+  shape: Parameters<typeof applyRewrites>[1],
+  p = "$",
+): GoldenExpect {
   if (plan.refusal) return { refusal: plan.refusal.message, sqlstate: plan.refusal.sqlstate };
   if (plan.passthrough) return { passthrough: true };
   const out: GoldenExpect = {};
   const lit = (ordinal: number) => sql.slice(shape.literals[ordinal].start, shape.literals[ordinal].end);
   const src = (v: ValueSource) =>
     v.kind === "param"
-      ? `$${v.n}`
+      ? `${p}${v.n}`
       : v.kind === "literal"
         ? (v.negative ? "-" : "") + lit(v.ordinal)
         : v.kind.toUpperCase();
@@ -106,7 +118,8 @@ function summarise(sql: string, plan: StatementPlan, shape: Parameters<typeof ap
   );
   out.rewritten = applyRewrites(sql, shape, plan, { literals, slots });
   const params: Record<string, string> = {};
-  for (const p of plan.params) if (p.target) params[`$${p.n}`] = `${SHORT[p.target.transform]} ${p.target.column.ad}`;
+  for (const x of plan.params)
+    if (x.target) params[`${p}${x.n}`] = `${SHORT[x.target.transform]} ${x.target.column.ad}`;
   if (Object.keys(params).length) out.params = params;
   const last = [...plan.parts].reverse().find((p) => p.resultColumns || p.copy);
   const cols = last?.resultColumns ?? last?.copy?.columns;

@@ -213,6 +213,16 @@ export class MysqlAdapter implements DialectAdapter {
   }
 
   private parseQuery(input: ConvertInput, from: number, to: number) {
+    const conv = new MysqlToIr(input);
+    const q = this.convertQuery(input, conv, from, to);
+    // fail closed when the parser dropped part of the text: every placeholder must have been met
+    for (const [n, p] of input.paramTokens.entries())
+      if (p.index >= from && p.index < to && !conv.seenParams.has(n + 1))
+        throw new UnsupportedNode("a placeholder in a clause the MySQL analyser does not model");
+    return q;
+  }
+
+  private convertQuery(input: ConvertInput, conv: MysqlToIr, from: number, to: number) {
     const toks = input.toks;
     // node-sql-parser cannot parse ORDER BY / LIMIT on UPDATE and DELETE: parse that tail as a SELECT's
     let cut = to;
@@ -222,7 +232,6 @@ export class MysqlAdapter implements DialectAdapter {
       cut = Math.min(order < 0 ? to : order, limit < 0 ? to : limit);
     }
     const main = this.astify(input, from, cut);
-    const conv = new MysqlToIr(input);
     if (cut < to) {
       const tail = this.astify(input, cut, to, "SELECT 1 FROM DUAL");
       main.node.orderby = tail.node.orderby;

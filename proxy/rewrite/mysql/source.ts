@@ -1,11 +1,14 @@
 // One MySQL statement prepared for node-sql-parser: literals and `?` placeholders replaced by markers that
-// carry their ordinal (numbers → the literal ordinal, strings → '<ordinal>', hex → X'<ordinal in hex>',
-// placeholders → PARAM_BASE + n) and comments blanked, so the AST tells exactly which token each constant
+// carry their ordinal (numbers → ordinal + 1, so a sign never folds into 0; strings → '<ordinal + 1>';
+// hex / bit → X'<ordinal + 1 in hex>'; placeholders → PARAM_BASE + n) and comments blanked, so the AST tells exactly which token each constant
 // node is and parser errors never quote a value. Offsets map back to the original text.
 
 import { isLiteralToken, type MysqlToken } from "./lexer.js";
 
 export const PARAM_BASE = 1_000_000_000;
+
+/** Operator pairs node-sql-parser would read as a comment opener or closer when written together. */
+const GLUED = /^(?:--|\/\*|\*\/)$/;
 
 export interface StatementSource {
   /** Text handed to the parser. */
@@ -37,11 +40,14 @@ export function statementSource(
   let pos = base;
   for (let i = from; i < to; i++) {
     const t = tokens[i];
-    // whitespace and comments between tokens: one space keeps tokens apart (a marker replaces the token)
-    if (t.start > pos || i === from) text += " ";
+    // whitespace and comments between tokens become one space; so does nothing between two operators that
+    // the parser would read as one token (node-sql-parser takes `--` as a comment even without a space)
+    const prev = tokens[i - 1];
+    const glued = i > from && prev.kind === "op" && t.kind === "op" && GLUED.test(prev.text.slice(-1) + t.text[0]);
+    if (t.start > pos || i === from || glued) text += " ";
     segs.push({ start: t.start, subStart: text.length });
     if (isLiteralToken(t)) {
-      const k = literalOrdinal.get(i)!;
+      const k = literalOrdinal.get(i)! + 1;
       if (t.kind === "number") text += String(k);
       else if (t.kind === "string") text += `'${k}'`;
       else {
@@ -50,6 +56,8 @@ export function statementSource(
       }
     } else if (t.kind === "param") {
       text += String(PARAM_BASE + paramNumber.get(i)!);
+    } else if (t.kind === "var" && /['"`]/.test(t.text)) {
+      text += "@v"; // @'…' quoted variable names: the parser's quoting rules are not the server's
     } else text += sql.slice(t.start, t.end);
     pos = t.end;
   }

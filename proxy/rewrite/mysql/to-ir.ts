@@ -106,6 +106,8 @@ export interface ConvertInput {
 
 export class MysqlToIr {
   private src!: StatementSource;
+  /** Placeholder numbers the conversion met (each must be: a `?` the parser dropped would go unanalysed). */
+  readonly seenParams = new Set<number>();
   /** Inside ON DUPLICATE KEY UPDATE: VALUES(col) names the inserted value. */
   private inDuplicateUpdate = false;
 
@@ -602,7 +604,7 @@ export class MysqlToIr {
   }
 
   private literalAt(ordinal: number, kinds: string[], negative: boolean): Expr {
-    const lit = this.input.literalTokens[ordinal];
+    const lit = this.input.literalTokens[ordinal - 1];
     if (!lit || !kinds.includes(lit.token.kind) || !this.inStatement(lit.index))
       throw new SqlParseError("statement could not be analysed (literal markers disagree with the parser)");
     let start = lit.token.start;
@@ -632,6 +634,7 @@ export class MysqlToIr {
       const p = this.input.paramTokens[n - 1];
       if (!p || !this.inStatement(p.index))
         throw new SqlParseError("statement could not be analysed (placeholder markers disagree with the parser)");
+      this.seenParams.add(n);
       const param: Expr = { k: "param", n, start: p.token.start };
       return v < 0 !== negative ? { k: "op", op: "-", right: param, start: p.token.start } : param;
     }
@@ -794,7 +797,7 @@ function funcName(n: Any): string {
 }
 
 function colName(x: Any): string {
-  const n = nameOf(x);
+  const n = x?.type === "column_ref" ? nameOf(x.column) : nameOf(x);
   if (n === undefined) throw new UnsupportedNode("column name expression");
   return n;
 }
