@@ -22,6 +22,8 @@ export interface RunOptions {
   smgateWorkers?: number;
   /** Extra arguments appended to `smgate start`. */
   smgateArgs: string[];
+  /** The MySQL/MariaDB server of the MySQL scenarios; undefined = 127.0.0.1:3306, user root, no password. */
+  mysql?: { host: string; port: number; user: string; password?: string };
 }
 
 /** Shared state of one run, handed to scenarios and targets. */
@@ -95,6 +97,8 @@ export interface Measurement {
   details?: Record<string, unknown>;
   /** Set when this target failed for this scenario; the other targets still run. */
   error?: string;
+  /** Set when the scenario could not be measured on this target for a known reason (not a failure). */
+  skipped?: string;
 }
 
 /** Ratio `numerator/denominator` of two targets' throughput (the figure the issues set bars on). */

@@ -61,6 +61,8 @@ interface CliOptions {
   database: string;
   pg: { host: string; port: number };
   pgUser: string;
+  mysql: { host: string; port: number };
+  mysqlUser: string;
   smgateWorkers?: number;
   smgateArg: string[];
   out: string;
@@ -90,6 +92,11 @@ export function buildCli(): Command {
     .option("--database <name>", "database the harness (re)creates for pgbench", "smg_bench")
     .option("--pg <host:port>", "PostgreSQL server", hostPort, { host: "127.0.0.1", port: 5432 })
     .option("--pg-user <user>", "PostgreSQL user (trust auth)", "postgres")
+    .option("--mysql <host:port>", "MySQL/MariaDB server of the MySQL scenarios", hostPort, {
+      host: "127.0.0.1",
+      port: 3306,
+    })
+    .option("--mysql-user <user>", "MySQL user (no password)", "root")
     .option("--smgate-workers <n>", "pass --workers N to smgate start", positiveInt("--smgate-workers"))
     .option(
       "--smgate-arg <arg>",
@@ -136,6 +143,7 @@ async function main(argv: string[]): Promise<number> {
     pg: { ...o.pg, user: o.pgUser },
     smgateWorkers: o.smgateWorkers,
     smgateArgs: o.smgateArg,
+    mysql: { ...o.mysql, user: o.mysqlUser },
   };
   let tmpDir: string | undefined;
   const log = (msg: string) => process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${msg}\n`);

@@ -169,6 +169,7 @@ export async function runBenchmark(
 }
 
 export function formatMeasurementLine(m: Measurement): string {
+  if (m.skipped) return `skipped: ${m.skipped}`;
   const parts = [`${Math.round(m.throughput.value).toLocaleString("en-US")} ${m.throughput.unit}`];
   if (m.latencyP99Ms !== undefined) parts.push(`p99 ${m.latencyP99Ms.toFixed(2)} ms`);
   if (m.failed !== undefined) parts.push(`failed ${m.failed}`);

@@ -48,7 +48,11 @@ export function renderMarkdown(result: BenchResult): string {
   const order = targetOrder(result);
   for (const s of result.scenarios) {
     for (const meas of measurementsInOrder(s, order)) {
-      const tp = meas.error ? "error" : `${formatThroughput(meas.throughput.value)} ${meas.throughput.unit}`;
+      const tp = meas.error
+        ? "error"
+        : meas.skipped
+          ? "skipped"
+          : `${formatThroughput(meas.throughput.value)} ${meas.throughput.unit}`;
       const rss = meas.rss
         ? `${meas.rss.startMiB} → ${meas.rss.peakMiB} (+${meas.rss.growthMiB}${meas.rss.flat ? ", flat" : ", NOT flat"})`
         : "";
@@ -80,6 +84,11 @@ export function renderMarkdown(result: BenchResult): string {
   if (failures.length > 0) {
     lines.push("", "## Failures", "");
     for (const { s, x } of failures) lines.push(`- ${s.name} on ${x.target}: ${(x.error ?? "").replace(/\s+/g, " ")}`);
+  }
+  const skips = result.scenarios.flatMap((s) => s.measurements.filter((x) => x.skipped).map((x) => ({ s, x })));
+  if (skips.length > 0) {
+    lines.push("", "## Skipped", "");
+    for (const { s, x } of skips) lines.push(`- ${s.name} on ${x.target}: ${(x.skipped ?? "").replace(/\s+/g, " ")}`);
   }
   lines.push("");
   return lines.join("\n");

@@ -5,6 +5,7 @@ import { registerScenario, registerTarget } from "../registry.js";
 import { directTarget } from "../targets/direct.js";
 import { pgbouncerTarget } from "../targets/pgbouncer.js";
 import { smgateTarget } from "../targets/smgate.js";
+import { registerMysqlBenchmarks } from "./mysql-index.js";
 import { builtinPgbenchScenarios } from "./pgbench.js";
 import { builtinStreamScenarios } from "./stream.js";
 
@@ -15,6 +16,8 @@ export function registerBuiltins(): void {
   registered = true;
   for (const t of [directTarget, pgbouncerTarget, smgateTarget]) registerTarget(t);
   for (const s of [...builtinPgbenchScenarios, ...builtinStreamScenarios]) registerScenario(s);
+  // MySQL/MariaDB (issue 7): sysbench through the relay, encrypted SELECT/INSERT (bench/scenarios/mysql-index.ts).
+  registerMysqlBenchmarks();
   // Opt-in (--only plugin-postgres / plugin-mariadb): plugin mode, owned by the plugins work (bench/plugins.ts).
   for (const s of pluginBenchScenarios()) registerScenario(s);
 }

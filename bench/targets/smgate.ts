@@ -8,6 +8,7 @@ import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { stringify } from "yaml";
 import { runCommand, spawnTracked } from "../children.js";
+import { waitForMysql } from "../drivers/mysql-client.js";
 import { freePort, waitForPostgres } from "../net.js";
 import type { BenchContext, RunningTarget, TargetDefinition } from "../registry.js";
 import { prepareKeystore } from "./smgate-keystore.js";
@@ -23,6 +24,12 @@ export interface SmgateTargetOptions {
   extraConfig?: (ports: Record<string, number>) => Record<string, unknown>;
   /** Names of extra free ports to allocate and pass to `extraConfig` (e.g. ["mysql"]). */
   extraPorts?: readonly string[];
+  /** A MySQL listener on a free port in front of this server (endpoints.mysql); waited for like the pg one. */
+  mysql?: { backend: { host: string; port: number; user: string; password?: string } };
+  /** false = no PostgreSQL listener (a MySQL-only gateway; host/port are then the MySQL listener's). */
+  pg?: boolean;
+  /** Use this existing keystore (created by the scenario, e.g. to encrypt data offline) instead of a new one. */
+  keystore?: { path: string; passphrase: string };
 }
 
 function smgateMain(ctx: BenchContext): string {
@@ -55,20 +62,29 @@ export async function startSmgate(ctx: BenchContext, opts: SmgateTargetOptions):
   const extraPorts: Record<string, number> = {};
   for (const p of opts.extraPorts ?? []) extraPorts[p] = await freePort();
 
-  const passphrase = randomBytes(24).toString("base64url");
+  const mysqlPort = opts.mysql ? await freePort() : undefined;
+  const withPg = opts.pg !== false;
+
+  const passphrase = opts.keystore?.passphrase ?? randomBytes(24).toString("base64url");
   const env = { ...process.env, SMGATE_PASSPHRASE: passphrase };
-  const keystorePath = join(dir, "keystore.json");
-  await prepareKeystore(ctx, {
-    path: keystorePath,
-    passphraseEnv: "SMGATE_PASSPHRASE",
-    env,
-    keyNames: opts.keyNames ?? [],
-  });
+  const keystorePath = opts.keystore?.path ?? join(dir, "keystore.json");
+  if (!opts.keystore) {
+    await prepareKeystore(ctx, {
+      path: keystorePath,
+      passphraseEnv: "SMGATE_PASSPHRASE",
+      env,
+      keyNames: opts.keyNames ?? [],
+    });
+  }
   const policyPath = join(dir, "policy.yaml");
   await writeFile(policyPath, opts.policyYaml ?? "version: 1\n");
   const { host, port: backendPort } = ctx.options.pg;
+  const mysqlBackend = opts.mysql?.backend;
   const config = {
-    pg: { listen: `127.0.0.1:${port}`, backend: `${host}:${backendPort}` },
+    ...(withPg ? { pg: { listen: `127.0.0.1:${port}`, backend: `${host}:${backendPort}` } } : {}),
+    ...(mysqlBackend && mysqlPort !== undefined
+      ? { mysql: { listen: `127.0.0.1:${mysqlPort}`, backend: `${mysqlBackend.host}:${mysqlBackend.port}` } }
+      : {}),
     keystore: { provider: "file", path: keystorePath, passphrase_env: "SMGATE_PASSPHRASE" },
     policy: policyPath,
     ...(opts.extraConfig?.(extraPorts) ?? {}),
@@ -81,21 +97,35 @@ export async function startSmgate(ctx: BenchContext, opts: SmgateTargetOptions):
   args.push(...ctx.options.smgateArgs);
   const proc = spawnTracked(process.execPath, args, { env, cwd: dir });
   const listenHost = "127.0.0.1";
+  const atStart = () => proc.exitReport("bench: smgate (at start)");
   try {
-    await waitForPostgres({ host: listenHost, port, user: ctx.options.pg.user, database: "postgres" }, 30_000, () =>
-      proc.exitReport("bench: smgate (at start)"),
-    );
+    if (withPg) {
+      await waitForPostgres(
+        { host: listenHost, port, user: ctx.options.pg.user, database: "postgres" },
+        30_000,
+        atStart,
+      );
+    }
+    if (mysqlBackend && mysqlPort !== undefined) {
+      const { user, password } = mysqlBackend;
+      await waitForMysql({ host: listenHost, port: mysqlPort, user, password }, 30_000, atStart);
+    }
   } catch (err) {
     await proc.stop();
     throw err;
   }
-  ctx.log(`${opts.name} listening on ${listenHost}:${port} (pid ${proc.pid})`);
+  const mainPort = withPg || mysqlPort === undefined ? port : mysqlPort;
+  ctx.log(`${opts.name} listening on ${listenHost}:${mainPort} (pid ${proc.pid})`);
+  const endpoints: Record<string, { host: string; port: number }> = Object.fromEntries(
+    Object.entries(extraPorts).map(([k, p]) => [k, { host: listenHost, port: p }]),
+  );
+  if (mysqlPort !== undefined) endpoints.mysql = { host: listenHost, port: mysqlPort };
   return {
     name: opts.name,
     host: listenHost,
-    port,
+    port: mainPort,
     pid: proc.pid,
-    endpoints: Object.fromEntries(Object.entries(extraPorts).map(([k, p]) => [k, { host: listenHost, port: p }])),
+    endpoints,
     info: {
       command: `node dist/cli/main.js ${args.slice(1).join(" ").replace(dir, "<tmp>")}`,
       version: await smgateVersion(main),
