@@ -40,7 +40,11 @@ export interface RowBatch {
 export interface ColumnView {
   /** Definitions shown to the client, one per server column (e.g. the plaintext type of a decrypted column). */
   columns: ColumnDefinition[];
-  /** Server columns removed from the client's view and from every row (companion columns of a rewrite). */
+  /**
+   * Server columns removed from the client's view and from every row (companion columns of a rewrite). In a
+   * parameter view (COM_STMT_PREPARE answer, `params` true): parameters the rewrite added, which the client
+   * does not bind (onExecute then returns the server's full parameter list).
+   */
   hide?: number[];
 }
 

@@ -144,11 +144,17 @@ export class PrepareAnswer {
       const eof = ctx.deprecateEof ? undefined : held.find((p, i) => i > 0 && p[0] === 0xfe && p.length < 9);
       const hidden = new Set(cView?.hide ?? []);
       const shown = (cView?.columns ?? stmt.columns).filter((_, i) => !hidden.has(i));
+      // parameters a rewrite added (computed companion values) are hidden from the client, which then binds
+      // only its own: stmt.paramCount becomes the client's count (COM_STMT_EXECUTE is parsed with it)
+      const hiddenParams = new Set(pView?.hide ?? []);
+      const shownParams = (pView?.columns ?? stmt.params).filter((_, i) => !hiddenParams.has(i));
+      if (hiddenParams.size > 0) stmt.paramCount = shownParams.length;
       const ok = Buffer.from(held[0]);
       ok.writeUInt16LE(shown.length, 5);
+      ok.writeUInt16LE(shownParams.length, 7);
       out = [ok];
-      if (stmt.params.length > 0) {
-        for (const c of pView?.columns ?? stmt.params) out.push(buildColumnDefinition(c, ext));
+      if (shownParams.length > 0) {
+        for (const c of shownParams) out.push(buildColumnDefinition(c, ext));
         if (eof) out.push(eof);
       }
       if (shown.length > 0) {
