@@ -55,7 +55,7 @@ const KINDS = new Set([
 export function statementKind(sql: string): string {
   const m = /^(?:\s+|--[^\n]*\n?|\/\*[\s\S]*?\*\/|\()*([A-Za-z]+)/.exec(sql);
   const w = m?.[1]?.toLowerCase();
-  if (w === undefined) return "empty";
+  if (w === undefined) return sql.trim() === "" ? "empty" : "other";
   return KINDS.has(w) ? w : "other";
 }
 

@@ -70,7 +70,15 @@ export async function startAdminServer(opts: AdminServerOptions): Promise<AdminS
         }
         try {
           const res = await r.handler(req, reply);
-          opts.audit?.record({ type: "admin_action", actor: cn, action: r.action, outcome: "ok" });
+          // a handler may answer an error status itself (e.g. 422 for a refused reload)
+          const failed = reply.statusCode >= 400;
+          opts.audit?.record({
+            type: "admin_action",
+            actor: cn,
+            action: r.action,
+            outcome: failed ? "failed" : "ok",
+            detail: failed ? `HTTP ${reply.statusCode}` : undefined,
+          });
           return res;
         } catch (e) {
           const status = (e as { status?: number }).status ?? 500;

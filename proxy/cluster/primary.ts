@@ -204,7 +204,7 @@ export class ClusterFleet implements Fleet {
       const timer = setTimeout(() => {
         this.pending.delete(key);
         resolve(undefined);
-      }, this.o.replyTimeoutMs ?? 15_000);
+      }, this.o.replyTimeoutMs ?? 60_000);
       this.pending.set(key, {
         timer,
         resolve: (r) => resolve(r.smgate === reply ? (r as Extract<WorkerToPrimary, { smgate: K }>) : undefined),
