@@ -5,7 +5,11 @@
 //           into /dev/null) — seed target 200,000 rows/s;
 //   insert: 8 clients, single-row autocommit INSERTs for a fixed time (PostgreSQL: through the view's INSTEAD OF
 //           trigger; MariaDB: into <table>_enc, whose triggers encrypt) — seed target 5,000 inserts/s;
-//   insert-txn20: the same single-row INSERTs grouped 20 per transaction (isolates per-row cost from log flushes).
+//   insert-txn20: the same single-row INSERTs grouped 20 per transaction (isolates per-row cost from log flushes);
+//   insert-pgbench / insert-pgbench-txn20 / insert-pgbench-async (PostgreSQL) and insert-sysbench /
+//   insert-sysbench-txn20 (MariaDB): the same INSERTs from the databases' C load generators (the node client is
+//   itself a limit on a 2-core machine); -async = synchronous_commit=off for the session (no WAL flush wait per
+//   commit: shows the plugin's cost when commit latency is not the limit). Node-driver figures come first.
 // Each figure is paired with the plaintext figure of the same statement shape; ratio = plugin / plaintext.
 // `runPluginBench` is the entry point; `pluginBenchScenarios` wraps it for the harness registry (bench/run.ts
 // owner registers it); `node dist/bench/plugins.js [rows] [insertSeconds]` runs it standalone.
@@ -24,6 +28,13 @@ import { buildInstallPlan } from "../plugins/installer/plan.js";
 import { parsePolicy } from "../policy/policy-loader.js";
 import { streamQuery } from "./drivers/pg-stream.js";
 import type { BenchContext, Measurement, RunningTarget, Scenario } from "./registry.js";
+import {
+  type ClientLoad,
+  hasPgbench,
+  hasSysbench,
+  pgbenchInserts,
+  sysbenchInserts,
+} from "./scenarios/plugin-insert-clients.js";
 
 const run = promisify(execFile);
 
@@ -41,7 +52,15 @@ export interface PluginBenchOptions {
 
 export interface PluginFigure {
   dialect: "postgres" | "mariadb";
-  scenario: "select" | "insert" | "insert-txn20";
+  scenario:
+    | "select"
+    | "insert"
+    | "insert-txn20"
+    | "insert-pgbench"
+    | "insert-pgbench-txn20"
+    | "insert-pgbench-async"
+    | "insert-sysbench"
+    | "insert-sysbench-txn20";
   plugin: number;
   plaintext: number;
   unit: "rows/s" | "inserts/s";
@@ -234,7 +253,31 @@ async function benchPostgres(o: PluginBenchOptions): Promise<PluginFigure[]> {
         close: () => cl.end(),
       };
     };
-    return [sel, ...(await insertFigures("postgres", o, open("bench_plain", false), open("bench_enc", true)))];
+    const figs = [sel, ...(await insertFigures("postgres", o, open("bench_plain", false), open("bench_enc", true)))];
+    if (await hasPgbench()) {
+      await c.query("CREATE SEQUENCE bench_ids START 50000000");
+      const conn = { ...o.pg, database: db };
+      for (const [scenario, rowsPerTxn, extra] of [
+        ["insert-pgbench", 1, []],
+        ["insert-pgbench-txn20", 20, []],
+        ["insert-pgbench-async", 1, ["-c synchronous_commit=off"]],
+      ] as const) {
+        o.log(`postgres: pgbench ${scenario}`);
+        const load: ClientLoad = { clients: o.clients, seconds: o.insertSeconds, rowsPerTxn };
+        const p = await pgbenchInserts(conn, "bench_plain", "bench_ids", load, [...extra]);
+        const e = await pgbenchInserts(conn, "bench_enc", "bench_ids", load, [...extra, `-c smgate.token=${token}`]);
+        figs.push(
+          figure("postgres", scenario, e.perSec, p.perSec, {
+            clients: o.clients,
+            seconds: o.insertSeconds,
+            rowsPerTxn,
+          }),
+        );
+      }
+      const [n] = (await c.query("SELECT count(*)::int AS n FROM bench_enc_enc WHERE a NOT LIKE 'smg1:%'")).rows;
+      if (n.n !== 0) throw new Error(`postgres: ${n.n} rows inserted through the view are not encrypted`);
+    } else o.log("postgres: pgbench not installed; C-client insert figures skipped");
+    return figs;
   } finally {
     await c.end();
     const a = new pg.Client({ ...o.pg, database: "postgres" });
@@ -315,7 +358,28 @@ async function benchMariadb(o: PluginBenchOptions): Promise<PluginFigure[]> {
         close: () => cl.end(),
       };
     };
-    return [sel, ...(await insertFigures("mariadb", o, open("bench_plain", false), open("bench_enc_enc", true)))];
+    const figs = [sel, ...(await insertFigures("mariadb", o, open("bench_plain", false), open("bench_enc_enc", true)))];
+    if (await hasSysbench()) {
+      const conn = { ...o.mariadb, database: db };
+      let first = 500_000_000;
+      for (const [scenario, rowsPerTxn] of [
+        ["insert-sysbench", 1],
+        ["insert-sysbench-txn20", 20],
+      ] as const) {
+        o.log(`mariadb: sysbench ${scenario}`);
+        const load: ClientLoad = { clients: o.clients, seconds: o.insertSeconds, rowsPerTxn };
+        const p = await sysbenchInserts(conn, "bench_plain", first, load, undefined);
+        const e = await sysbenchInserts(conn, "bench_enc_enc", first, load, token);
+        first += 100_000_000;
+        figs.push(
+          figure("mariadb", scenario, e.perSec, p.perSec, { clients: o.clients, seconds: o.insertSeconds, rowsPerTxn }),
+        );
+      }
+      const [bad] = await c.query(`SELECT COUNT(*) AS n FROM ${db}.bench_enc_enc WHERE a NOT LIKE 'smg1:%'`);
+      const n = Number((bad as { n: number }[])[0].n);
+      if (n !== 0) throw new Error(`mariadb: ${n} rows inserted through the triggers are not encrypted`);
+    } else o.log("mariadb: sysbench not installed; C-client insert figures skipped");
+    return figs;
   } finally {
     await c.query(`DROP DATABASE IF EXISTS ${db}`).catch(() => undefined);
     await c.end();

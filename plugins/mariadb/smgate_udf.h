@@ -23,7 +23,8 @@ extern void my_printf_error(unsigned int error, const char *format, unsigned lon
 
 
 typedef struct {
-	smg_keyring *ring;
+	smg_keyring *ring; /* checked out of the ring pool (smgate_udf_ringpool.c) for this statement */
+	uint8_t ring_id[32];
 	char *token;
 	size_t token_len;
 	char *bundle;
@@ -45,6 +46,11 @@ int smgu_ring_for(udf_state *st, UDF_ARGS *args, unsigned ti, const char *fn, sm
 int smgu_active_key(smg_keyring *ring, UDF_ARGS *args, unsigned ni, const char *fn, smg_datakey **k);
 /* Lower-cased AD of argument ai (stack buffer or *heap, which the caller frees). */
 uint8_t *smgu_ad_of(UDF_ARGS *args, unsigned ai, uint8_t *stackbuf, size_t cap, size_t *len, uint8_t **heap);
+
+/* Ring pool (smgate_udf_ringpool.c): id = HMAC-SM3(token, bundle); checkout returns NULL when none is pooled. */
+void smgu_pool_id(const char *token, size_t token_len, const char *bundle, size_t bundle_len, uint8_t id[32]);
+smg_keyring *smgu_pool_checkout(const uint8_t id[32]);
+void smgu_pool_checkin(const uint8_t id[32], smg_keyring *ring);
 
 #pragma GCC visibility pop
 

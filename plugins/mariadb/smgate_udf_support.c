@@ -1,6 +1,7 @@
 /*
  * smgate_udf_support.c: helpers shared by the smgate MariaDB UDFs (smgate_udf.h): argument checks, per-statement
- * state, the token + bundle → key ring cache, and raising errors through the server.
+ * state, the token + bundle → key ring cache (per statement, backed by the process ring pool of
+ * smgate_udf_ringpool.c), and raising errors through the server.
  */
 #define _DEFAULT_SOURCE
 #include <stdarg.h>
@@ -63,7 +64,7 @@ void smgu_deinit_common(UDF_INIT *initid)
 
 	if (st == NULL)
 		return;
-	smg_keyring_free(st->ring);
+	smgu_pool_checkin(st->ring_id, st->ring); /* kept for the next statement with this token and bundle */
 	if (st->token) {
 		smg_wipe(st->token, st->token_len);
 		free(st->token);
@@ -120,7 +121,7 @@ int smgu_ring_for(udf_state *st, UDF_ARGS *args, unsigned ti, const char *fn, sm
 		*out = st->ring;
 		return 0;
 	}
-	smg_keyring_free(st->ring);
+	smgu_pool_checkin(st->ring_id, st->ring);
 	st->ring = NULL;
 	if (st->token) {
 		smg_wipe(st->token, st->token_len);
@@ -137,7 +138,9 @@ int smgu_ring_for(udf_state *st, UDF_ARGS *args, unsigned ti, const char *fn, sm
 	memcpy(st->bundle, bun, bl);
 	st->token_len = tl;
 	st->bundle_len = bl;
-	rc = smg_keyring_open(bun, bl, (const uint8_t *)tok, tl, &st->ring);
+	smgu_pool_id(tok, tl, bun, bl, st->ring_id);
+	st->ring = smgu_pool_checkout(st->ring_id);
+	rc = st->ring != NULL ? SMG_OK : smg_keyring_open(bun, bl, (const uint8_t *)tok, tl, &st->ring);
 	if (rc != SMG_OK) {
 		st->token_len = 0; /* do not cache a failure */
 		smgu_raise_error(rc == SMG_EBAD_TOKEN ? ER_SMG_DENIED : ER_SMG_GENERAL, "smgate: %s: %s", fn,
