@@ -283,13 +283,14 @@ describe("mysql2 errors, procedures, change user, attributes, KILL", () => {
     expect(Number(srv.id)).toBe(ctx.backendThreadId);
     expect(ctx.backendThreadId).not.toBe(ctx.connectionId);
     const t0 = Date.now();
-    const victim = a.query<mysql.RowDataPacket[]>("SELECT SLEEP(20) AS s");
-    await new Promise((r) => setTimeout(r, 500));
-    await b.query(`KILL QUERY ${a.threadId}`);
-    const outcome: number = await victim.then(
+    // handlers attached at once: the rejection may arrive before KILL's own answer
+    const victim: Promise<number> = a.query<mysql.RowDataPacket[]>("SELECT SLEEP(20) AS s").then(
       ([r]) => Number(r[0].s),
       (e: { errno: number }) => e.errno,
     );
+    await new Promise((r) => setTimeout(r, 500));
+    await b.query(`KILL QUERY ${a.threadId}`);
+    const outcome = await victim;
     expect(Date.now() - t0).toBeLessThan(10_000);
     // MariaDB ends an interrupted SLEEP() with 1 (or ER_QUERY_INTERRUPTED)
     expect([1, 1317]).toContain(outcome);
