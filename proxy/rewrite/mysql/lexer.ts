@@ -238,6 +238,12 @@ export function lexMysql(sql: string): MysqlLexResult {
         while (j < n && isDigit(sql.charCodeAt(j))) j++;
         text = sql.slice(i, j);
       }
+      if (j === i) {
+        // a '.' that does not start a number after all (".5x"): the dot operator
+        tokens.push({ kind: "op", start: i, end: i + 1, text: "." });
+        i++;
+        continue;
+      }
       const lower = text.toLowerCase();
       if (lower.startsWith("_") && CHARSETS.has(lower.slice(1))) {
         let k = j;
