@@ -245,3 +245,24 @@ describe("per-subject views", () => {
       expect(all.includes(secret)).toBe(false);
   });
 });
+
+describe("SELECT *", () => {
+  it("decrypts every protected column and leaves the companion columns out, in both protocols", async () => {
+    const [text, fields] = await his.query<Rows>("SELECT * FROM patients WHERE id = 1");
+    const [bin] = await his.execute<Rows>("SELECT * FROM patients WHERE id = ?", [1]);
+    expect(fields.map((f) => f.name)).toEqual(COLS.split(", "));
+    const want = {
+      id: 1,
+      id_card: IDS[0],
+      phone: "13800138000",
+      diagnosis: "flu",
+      name: "Alice",
+      balance: "12.30",
+      birth: "1990-03-07",
+      photo: null,
+      note: "n1",
+    };
+    expect(text[0]).toEqual(want);
+    expect(bin[0]).toEqual(want);
+  });
+});
