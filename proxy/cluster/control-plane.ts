@@ -2,6 +2,7 @@
 // the keystore for the admin API, starts the fleet (in-process or node:cluster workers), then the metrics
 // listener and the admin API, and offers reload and stop to the command's signal handlers.
 import { readFileSync } from "node:fs";
+import { resolve } from "node:path";
 import { auditKeyFrom } from "../../audit/chain.js";
 import { AuditWriter } from "../../audit/writer.js";
 import type { KeyStore } from "../../keystore/keystore.js";
@@ -127,7 +128,7 @@ export async function startControlPlane(o: ControlPlaneOptions): Promise<Control
   audit?.record({
     type: "startup",
     actor: "smgate",
-    target: configFile,
+    target: resolve(configFile),
     outcome: "ok",
     detail: `${o.workers} worker(s); policy sm3 ${read.policy.digest}`,
   });

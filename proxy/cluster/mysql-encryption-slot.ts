@@ -1,9 +1,13 @@
-// THE single place where MySQL field encryption joins `smgate start`. Today the MySQL listener has no
-// encryption layer, so a policy that protects any table is refused for it (fail closed: a transparent MySQL
+// THE single place where MySQL field encryption joins `smgate start`. Today the MySQL listener runs without
+// an encryption layer, so a policy that protects any table is refused for it (fail closed: a transparent MySQL
 // listener would pass protected columns through in plaintext), at start and at every reload.
-// To wire MySQL encryption (proxy/mysql/encrypt, `mysqlEncryptionFromConfig`): build it in
-// `mysqlHooksFromConfig` from the shared PolicyHolder (so reloads reach it) and make
-// `mysqlRefusesPolicy` return undefined when that layer is present.
+// To wire MySQL encryption (proxy/mysql/encrypt/from-config.ts, `mysqlEncryptionFromConfig`, which already
+// takes the `policy` and `audit` options used here):
+//   1. `mysqlHooksFromConfig`: `const enc = await mysqlEncryptionFromConfig(config, opts); return enc?.hooks;`
+//      and hand `enc.close` to the worker runtime's shutdown (worker-runtime.ts calls this function once);
+//   2. `mysqlRefusesPolicy`: refuse only when the listener started WITHOUT its layer (first policy protected
+//      nothing) and the new policy protects tables — the same rule servable.ts applies to PostgreSQL;
+//   3. test/ops/start-runs-mysql-listener-and-fails-closed.test.ts then changes from "refuses" to "encrypts".
 import type { AuditSink } from "../../audit/writer.js";
 import type { CompiledPolicy } from "../../policy/compile.js";
 import type { SmgateConfig } from "../../policy/config.js";

@@ -56,7 +56,8 @@ describe("admin API and audit log of smgate start", { timeout: 300_000 }, () => 
     await Promise.all(clients.map((c) => c.connect()));
     try {
       await clients[0].query("INSERT INTO ops_t (id, phone, note) VALUES (42, $1, 'secret-note')", [PLAIN]);
-      for (const c of clients) expect((await c.query("SELECT phone FROM ops_t WHERE id = 42")).rows[0].phone).toBe(PLAIN);
+      for (const c of clients)
+        expect((await c.query("SELECT phone FROM ops_t WHERE id = 42")).rows[0].phone).toBe(PLAIN);
 
       // only the operator may reload
       expect((await adminCall(env, port, cert("auditor"), "POST", "/reload")).status).toBe(403);
@@ -69,7 +70,8 @@ describe("admin API and audit log of smgate start", { timeout: 300_000 }, () => 
       const workers = (r.json as { workers: { slot: number; ok: boolean; digest: string }[] }).workers;
       expect(workers.map((w) => w.slot).sort()).toEqual([0, 1]);
       expect(workers.every((w) => w.ok)).toBe(true);
-      for (const c of clients) expect((await c.query("SELECT phone FROM ops_t WHERE id = $1", [42])).rows[0].phone).toMatch(MASKED);
+      for (const c of clients)
+        expect((await c.query("SELECT phone FROM ops_t WHERE id = $1", [42])).rows[0].phone).toMatch(MASKED);
 
       // a broken file: 422 with file:line:col, and the masked policy stays in force everywhere
       env.writePolicy(opsPolicy().replace("    columns:\n", "    columns:\n   bad-indent: [\n"));
@@ -78,7 +80,8 @@ describe("admin API and audit log of smgate start", { timeout: 300_000 }, () => 
       const problems = (bad.json as { ok: boolean; problems: string[] }).problems;
       expect((bad.json as { ok: boolean }).ok).toBe(false);
       expect(problems[0]).toMatch(/policy\.yaml:\d+:\d+: /);
-      for (const c of clients) expect((await c.query("SELECT phone FROM ops_t WHERE id = 42")).rows[0].phone).toMatch(MASKED);
+      for (const c of clients)
+        expect((await c.query("SELECT phone FROM ops_t WHERE id = 42")).rows[0].phone).toMatch(MASKED);
 
       const status = await adminCall(env, port, cert("operator"), "GET", "/status");
       expect(status.status).toBe(200);
@@ -95,7 +98,12 @@ describe("admin API and audit log of smgate start", { timeout: 300_000 }, () => 
     await expect(other.query("SELECT phone FROM ops_t")).rejects.toMatchObject({ code: "42501" });
     await other.end();
     const { default: pgMod } = await import("pg");
-    const ghost = new pgMod.Client({ host: "127.0.0.1", port: g.pgPort, user: "smg_ops_no_such_role", database: env.db });
+    const ghost = new pgMod.Client({
+      host: "127.0.0.1",
+      port: g.pgPort,
+      user: "smg_ops_no_such_role",
+      database: env.db,
+    });
     await expect(ghost.connect()).rejects.toMatchObject({ code: "28000" });
 
     // the auditor reads the log through the API while it runs
@@ -127,12 +135,22 @@ describe("admin API and audit log of smgate start", { timeout: 300_000 }, () => 
       expect.objectContaining({ actor: "admin-api", action: "reload", outcome: "ok" }),
     ]);
     expect(of("policy_reload_failed")).toEqual([
-      expect.objectContaining({ action: "reload", outcome: "refused", detail: expect.stringMatching(/policy\.yaml:\d+:\d+/) }),
+      expect.objectContaining({
+        action: "reload",
+        outcome: "refused",
+        detail: expect.stringMatching(/policy\.yaml:\d+:\d+/),
+      }),
     ]);
     const admin = of("admin_action");
-    expect(admin).toContainEqual(expect.objectContaining({ actor: ROLE_CNS.operator, action: "reload", outcome: "ok" }));
-    expect(admin).toContainEqual(expect.objectContaining({ actor: ROLE_CNS.operator, action: "reload", outcome: "failed" }));
-    expect(admin).toContainEqual(expect.objectContaining({ actor: ROLE_CNS.auditor, action: "reload", outcome: "denied" }));
+    expect(admin).toContainEqual(
+      expect.objectContaining({ actor: ROLE_CNS.operator, action: "reload", outcome: "ok" }),
+    );
+    expect(admin).toContainEqual(
+      expect.objectContaining({ actor: ROLE_CNS.operator, action: "reload", outcome: "failed" }),
+    );
+    expect(admin).toContainEqual(
+      expect.objectContaining({ actor: ROLE_CNS.auditor, action: "reload", outcome: "denied" }),
+    );
     // records from both workers and the primary share one chain: seq is 1..n without gaps
     expect(recs.map((x) => x.seq)).toEqual(recs.map((_, i) => i + 1));
     const text = readFileSync(join(env.dir, "audit.log"), "utf8");

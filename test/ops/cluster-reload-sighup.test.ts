@@ -109,12 +109,14 @@ describe("SIGHUP reload with --workers 2", { timeout: 300_000 }, () => {
       for (const o of before) expect(o.phone === PLAIN || MASKED.test(o.phone)).toBe(true);
       for (const o of after) expect(o.phone).toMatch(MASKED);
       // every connection (both workers) saw the masked value after the reload
-      for (const c of clients) expect((await c.query("SELECT phone FROM ops_t WHERE id = 1")).rows[0].phone).toMatch(MASKED);
+      for (const c of clients)
+        expect((await c.query("SELECT phone FROM ops_t WHERE id = 1")).rows[0].phone).toMatch(MASKED);
 
       // the original policy again: plaintext on the same connections
       env.writePolicy(opsPolicy());
       expect(await reloadAndWait(/^smgate: reload (ok|refused|failed)/)).toMatch(/^smgate: reload ok generation 3/);
-      for (const c of clients) expect((await c.query("SELECT phone FROM ops_t WHERE id = $1", [1])).rows[0].phone).toBe(PLAIN);
+      for (const c of clients)
+        expect((await c.query("SELECT phone FROM ops_t WHERE id = $1", [1])).rows[0].phone).toBe(PLAIN);
       const after2 = await scrape(gw.metricsPort as number);
       expect(metricSum(after2, "smgate_policy_reloads_total", { result: "ok" })).toBe(2);
       expect(metricSum(after2, "smgate_policy_reloads_total", { result: "rejected" })).toBe(1);

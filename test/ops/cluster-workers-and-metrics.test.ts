@@ -124,7 +124,8 @@ describe("smgate start --workers 2", { timeout: 300_000 }, () => {
     const clients = Array.from({ length: 8 }, () => gw.client(env));
     await Promise.all(clients.map((c) => c.connect()));
     try {
-      for (const c of clients) expect((await c.query("SELECT phone FROM ops_t WHERE id = 1")).rows[0].phone).toBe(PHONE(1));
+      for (const c of clients)
+        expect((await c.query("SELECT phone FROM ops_t WHERE id = 1")).rows[0].phone).toBe(PHONE(1));
     } finally {
       await Promise.all(clients.map((c) => c.end()));
     }

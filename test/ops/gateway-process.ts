@@ -16,16 +16,19 @@ import { makePki, type Pem } from "../admin/certs.js";
 import { adminQuery } from "../pg-encrypt/encrypt-fixture.js";
 
 export const CLI = join(process.cwd(), "dist/cli/main.js");
-export const ROLE_CNS = { admin: "ops-admin", auditor: "ops-auditor", operator: "ops-operator", application: "ops-app" };
+export const ROLE_CNS = {
+  admin: "ops-admin",
+  auditor: "ops-auditor",
+  operator: "ops-operator",
+  application: "ops-app",
+};
 const run = promisify(execFile);
 
 export const OPS_SQL = "CREATE TABLE ops_t (id integer PRIMARY KEY, phone text, note text)";
 
 /** app "his" sees phone in plaintext (or masked, with `masked`); everyone else is denied. */
 export function opsPolicy(opts: { masked?: boolean } = {}): string {
-  const his = opts.masked
-    ? '    mask: { public.ops_t.phone: "keep:3,4" }\n'
-    : "    plaintext: [public.ops_t.phone]\n";
+  const his = opts.masked ? '    mask: { public.ops_t.phone: "keep:3,4" }\n' : "    plaintext: [public.ops_t.phone]\n";
   return `version: 1
 tables:
   public.ops_t:
@@ -153,7 +156,12 @@ export async function startGatewayProcess(env: OpsEnv, args: string[] = []): Pro
   const waitFor = (re: RegExp, from = 0, timeoutMs = 240_000) =>
     new Promise<string>((resolve, reject) => {
       const timer = setTimeout(
-        () => reject(new Error(`no stdout line matching ${re} within ${timeoutMs} ms:\n${stdout.join("\n")}\n${err.slice(-3000)}`)),
+        () =>
+          reject(
+            new Error(
+              `no stdout line matching ${re} within ${timeoutMs} ms:\n${stdout.join("\n")}\n${err.slice(-3000)}`,
+            ),
+          ),
         timeoutMs,
       );
       waiters.push({
@@ -165,7 +173,9 @@ export async function startGatewayProcess(env: OpsEnv, args: string[] = []): Pro
         },
       });
       check();
-      exited.then(({ code }) => reject(new Error(`smgate exited (${code}):\n${stdout.join("\n")}\n${err.slice(-3000)}`)));
+      exited.then(({ code }) =>
+        reject(new Error(`smgate exited (${code}):\n${stdout.join("\n")}\n${err.slice(-3000)}`)),
+      );
     });
   await waitFor(/^smgate: ready/);
   const port = (re: RegExp) => {
