@@ -1,7 +1,7 @@
 // Batched SM4-CTR core: writes the counter blocks of many fields into one grow-only scratch buffer,
-// encrypts them with ONE SM4-ECB call and XORs the keystream into the destinations. Counter semantics are
+// encrypts them with ONE SM4-ECB pass (in place) and XORs the keystream into the destinations. Counter semantics are
 // OpenSSL's sm4-ctr: the 16-byte IV is the first counter block, incremented as a 128-bit big-endian integer.
-import { sm4EcbEncrypt } from "./sm4.js";
+import { sm4Encryptor } from "./sm4-tables.js";
 
 let scratch = Buffer.allocUnsafe(16 * 1024);
 /** Batches needing more counter bytes than this get a one-off buffer instead of growing the shared one. */
@@ -47,9 +47,14 @@ export function writeCounters(dst: Uint8Array, pos: number, iv: Uint8Array, ivOf
   return p;
 }
 
-/** Encrypts the first `bytes` bytes of the counter blocks: the keystream for the whole batch. */
+/**
+ * Encrypts the first `bytes` bytes of the counter blocks IN PLACE (JS SM4, no allocation) and returns that
+ * range: the keystream for the whole batch.
+ */
 export function keystreamFor(encKey: Buffer, counters: Buffer, bytes: number): Buffer {
-  return sm4EcbEncrypt(encKey, counters.subarray(0, bytes));
+  if (bytes % 16 !== 0) throw new RangeError("keystreamFor: counter bytes must be a multiple of 16");
+  sm4Encryptor(encKey).encryptBlocks(counters, 0, counters, 0, bytes >>> 4);
+  return counters.subarray(0, bytes);
 }
 
 /** dst[dOff..dOff+len) = src[sOff..) XOR ks[kOff..). */

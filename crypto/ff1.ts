@@ -7,6 +7,8 @@ import { CryptoError } from "./errors.js";
 
 /** ECB encryption of whole 16-byte blocks (many per call). */
 export type BlockCipher = (blocks: Buffer) => Buffer;
+/** The same cipher on one block held as 4 big-endian 32-bit words, in place (optional fast path). */
+export type WordCipher = (x: Int32Array) => void;
 
 /** SP 800-38G rev1: radix^minlen ≥ 1,000,000. */
 export const FF1_MIN_DOMAIN = 1_000_000;
@@ -33,6 +35,11 @@ interface Geometry {
   /** per round: CBC-MAC state after all blocks common to every value (filled lazily) */
   roundCommon: (Buffer | undefined)[];
   small: boolean;
+  /**
+   * Word fast path (small domain, the numeral in a one-block tail): per round, 4 words of the common CBC-MAC
+   * state XOR the tail block with its numeral bytes zeroed (filled lazily).
+   */
+  tailWords?: Int32Array;
 }
 
 /** Geometries are cached per (length, tweak): a column's tweak is fixed, so single-row calls skip P/T blocks. */
@@ -49,17 +56,21 @@ function xor16(dst: Buffer, dOff: number, a: Uint8Array, aOff: number, b: Uint8A
 export class Ff1 {
   readonly radix: number;
   readonly #cipher: BlockCipher;
+  readonly #words: WordCipher | undefined;
+  readonly #w = new Int32Array(4);
   readonly #minLen: number;
   #scratch = Buffer.allocUnsafe(16 * 1024);
   readonly #geoCache = new Map<string, Geometry>();
   #tails = Buffer.allocUnsafe(16 * 1024);
 
-  constructor(cipher: BlockCipher, radix: number) {
+  /** `words`, when given, must be the same cipher as `cipher` (used for the one-block-per-round fast path). */
+  constructor(cipher: BlockCipher, radix: number, words?: WordCipher) {
     if (!Number.isInteger(radix) || radix < 2 || radix > 256) {
       throw new CryptoError("BAD_INPUT", `FF1: radix must be 2..256, got ${radix}`);
     }
     this.radix = radix;
     this.#cipher = cipher;
+    this.#words = words;
     let len = 1;
     while (radix ** len < FF1_MIN_DOMAIN) len++;
     this.#minLen = Math.max(2, len);
@@ -100,7 +111,11 @@ export class Ff1 {
     for (const [n, idx] of groups) {
       const geo = this.#geometry(tweak, n);
       const vals = idx.map((i) => xs[i]);
-      const res = geo.small ? this.#groupSmall(geo, vals, enc) : this.#groupBig(geo, vals, enc);
+      const res = !geo.small
+        ? this.#groupBig(geo, vals, enc)
+        : this.#words !== undefined && geo.tailLen === 16
+          ? this.#groupWords(geo, vals, enc)
+          : this.#groupSmall(geo, vals, enc);
       for (let t = 0; t < idx.length; t++) out[idx[t]] = res[t];
     }
     return out;
@@ -188,7 +203,8 @@ export class Ff1 {
    * CBC-MAC over P ‖ Q for every value of the round (tails already written), returning R for all values
    * (16 bytes each) in one buffer.
    */
-  #prfRound(geo: Geometry, round: number, cnt: number): Buffer {
+  /** CBC-MAC state of round `round` after every block before the tail (qHead's round byte left patched). */
+  #roundCommon(geo: Geometry, round: number): Buffer {
     const qHead = geo.qHead;
     qHead[qHead.length - 1] = round;
     let common = geo.roundCommon[round];
@@ -201,6 +217,28 @@ export class Ff1 {
       }
       geo.roundCommon[round] = common;
     }
+    return common;
+  }
+
+  /** Word fast-path state: per round, common state XOR the tail block without its numeral bytes. */
+  #tailWords(geo: Geometry): Int32Array {
+    if (geo.tailWords !== undefined) return geo.tailWords;
+    const tw = new Int32Array(4 * ROUNDS);
+    const head = geo.qlen - geo.b - 16 * geo.kv;
+    const blk = Buffer.alloc(16);
+    for (let r = 0; r < ROUNDS; r++) {
+      const common = this.#roundCommon(geo, r);
+      blk.fill(0);
+      for (let q = 0; q < head; q++) blk[q] = geo.qHead[16 * geo.kv + q];
+      for (let k = 0; k < 4; k++) tw[4 * r + k] = common.readInt32BE(4 * k) ^ blk.readInt32BE(4 * k);
+    }
+    geo.tailWords = tw;
+    return tw;
+  }
+
+  #prfRound(geo: Geometry, round: number, cnt: number): Buffer {
+    const qHead = geo.qHead;
+    const common = this.#roundCommon(geo, round);
     const L = geo.tailLen;
     const head = geo.qlen - geo.b - 16 * geo.kv;
     const tails = this.#tails;
@@ -216,6 +254,104 @@ export class Ff1 {
       states = this.#ecb(scratch.subarray(0, 16 * cnt));
     }
     return states;
+  }
+
+  /**
+   * Small domain whose round input is ONE block after the common prefix: each value's round is one word-cipher
+   * call on (state XOR tail) with the numeral XORed into the last words, no buffers. d ≤ 12 here (b ≤ 6).
+   */
+  #groupWords(geo: Geometry, vals: Uint8Array[], enc: boolean): Uint8Array[] {
+    const { u, v, d } = geo;
+    const radix = this.radix;
+    const cnt = vals.length;
+    const tw = this.#tailWords(geo);
+    const words = this.#words as WordCipher;
+    const w = this.#w;
+    const A = new Float64Array(cnt);
+    const B = new Float64Array(cnt);
+    for (let j = 0; j < cnt; j++) {
+      const x = vals[j];
+      let a = 0;
+      for (let k = 0; k < u; k++) a = a * radix + x[k];
+      let bb = 0;
+      for (let k = u; k < geo.n; k++) bb = bb * radix + x[k];
+      A[j] = a;
+      B[j] = bb;
+    }
+    const Mu = radix ** u;
+    const Mv = radix ** v;
+    for (let r = 0; r < ROUNDS; r++) {
+      const i = enc ? r : ROUNDS - 1 - r;
+      const src = enc ? B : A; // the half that feeds the PRF
+      const M = i % 2 === 0 ? Mu : Mv;
+      const wordWise = M <= 67108864;
+      const c32 = 4294967296 % M;
+      const inv = 1 / M;
+      const t0 = tw[4 * i];
+      const t1 = tw[4 * i + 1];
+      const t2 = tw[4 * i + 2];
+      const t3 = tw[4 * i + 3];
+      for (let j = 0; j < cnt; j++) {
+        // NUM_b(src) < 2^48 occupies the last b ≤ 6 bytes of the block: its low 32 bits go to word 3, the rest
+        // to word 2 (ToInt32 of an integral double is its value mod 2^32; of x / 2^32, its integer part)
+        const x = src[j];
+        w[0] = t0;
+        w[1] = t1;
+        w[2] = t2 ^ (x / 4294967296);
+        w[3] = t3 ^ x;
+        words(w);
+        // y = NUM(R[0..d)) mod M (bounds as in #groupSmall); word-wise with an exact reciprocal reduction:
+        // for z < 2^53 the estimate floor(z·(1/M)) is off by at most one, corrected below
+        let y = 0;
+        if (wordWise) {
+          for (let k = 0; k < d >>> 2; k++) {
+            const z = y * c32 + (w[k] >>> 0);
+            let m = z - Math.floor(z * inv) * M;
+            if (m < 0) m += M;
+            else if (m >= M) m -= M;
+            y = m;
+          }
+        } else {
+          for (let k = 0; k < d; k++) y = (y * 256 + ((w[k >>> 2] >>> (24 - 8 * (k & 3))) & 255)) % M;
+        }
+        if (enc) {
+          let c = A[j] + y;
+          if (c >= M) c -= M;
+          A[j] = B[j];
+          B[j] = c;
+        } else {
+          let c = B[j] - y;
+          if (c < 0) c += M;
+          B[j] = A[j];
+          A[j] = c;
+        }
+      }
+    }
+    return this.#digitsOut(geo, A, B);
+  }
+
+  #digitsOut(geo: Geometry, A: Float64Array, B: Float64Array): Uint8Array[] {
+    const { u } = geo;
+    const radix = this.radix;
+    const cnt = A.length;
+    const out: Uint8Array[] = new Array(cnt);
+    for (let j = 0; j < cnt; j++) {
+      const z = new Uint8Array(geo.n);
+      let a = A[j];
+      for (let k = u - 1; k >= 0; k--) {
+        const q = a % radix;
+        z[k] = q;
+        a = (a - q) / radix;
+      }
+      let bb = B[j];
+      for (let k = geo.n - 1; k >= u; k--) {
+        const q = bb % radix;
+        z[k] = q;
+        bb = (bb - q) / radix;
+      }
+      out[j] = z;
+    }
+    return out;
   }
 
   #groupSmall(geo: Geometry, vals: Uint8Array[], enc: boolean): Uint8Array[] {
@@ -288,24 +424,7 @@ export class Ff1 {
         }
       }
     }
-    const out: Uint8Array[] = new Array(cnt);
-    for (let j = 0; j < cnt; j++) {
-      const z = new Uint8Array(geo.n);
-      let a = A[j];
-      for (let k = u - 1; k >= 0; k--) {
-        const q = a % radix;
-        z[k] = q;
-        a = (a - q) / radix;
-      }
-      let bb = B[j];
-      for (let k = geo.n - 1; k >= u; k--) {
-        const q = bb % radix;
-        z[k] = q;
-        bb = (bb - q) / radix;
-      }
-      out[j] = z;
-    }
-    return out;
+    return this.#digitsOut(geo, A, B);
   }
 
   #groupBig(geo: Geometry, vals: Uint8Array[], enc: boolean): Uint8Array[] {

@@ -6,6 +6,7 @@ import { directTarget } from "../targets/direct.js";
 import { pgbouncerTarget } from "../targets/pgbouncer.js";
 import { smgateTarget } from "../targets/smgate.js";
 import { registerMysqlBenchmarks } from "./mysql-index.js";
+import { encryptedBenchScenarios, encryptedTarget } from "./pg-encrypted.js";
 import { builtinPgbenchScenarios } from "./pgbench.js";
 import { builtinStreamScenarios } from "./stream.js";
 
@@ -16,6 +17,9 @@ export function registerBuiltins(): void {
   registered = true;
   for (const t of [directTarget, pgbouncerTarget, smgateTarget]) registerTarget(t);
   for (const s of [...builtinPgbenchScenarios, ...builtinStreamScenarios]) registerScenario(s);
+  // Field-level encryption (issue 6): smgate with an encryption policy vs the plaintext tables directly.
+  registerTarget(encryptedTarget);
+  for (const s of encryptedBenchScenarios) registerScenario(s);
   // MySQL/MariaDB (issue 7): sysbench through the relay, encrypted SELECT/INSERT (bench/scenarios/mysql-index.ts).
   registerMysqlBenchmarks();
   // Opt-in (--only plugin-postgres / plugin-mariadb): plugin mode, owned by the plugins work (bench/plugins.ts).

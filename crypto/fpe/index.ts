@@ -3,7 +3,7 @@
 import type { DataKey } from "../data-key.js";
 import { CryptoError } from "../errors.js";
 import { Ff1 } from "../ff1.js";
-import { sm4EcbEncrypt } from "../sm4.js";
+import { sm4Encryptor } from "../sm4-tables.js";
 import { type FormatRule, type FpeFormatName, type FpeOptions, formatRule, type Split } from "./formats.js";
 
 export { FPE_FORMATS, type FpeFormatName, type FpeOptions } from "./formats.js";
@@ -23,8 +23,13 @@ export function ff1Sm4(fpeKey: Buffer, radix: number): Ff1 {
   }
   let f = e.byRadix.get(radix);
   if (!f) {
-    const k = e.keyCopy;
-    f = new Ff1((blocks) => sm4EcbEncrypt(k, blocks), radix);
+    const sm4 = sm4Encryptor(e.keyCopy);
+    const blocks = (src: Buffer): Buffer => {
+      const out = Buffer.allocUnsafe(src.length);
+      sm4.encryptBlocks(src, 0, out, 0, src.length >>> 4);
+      return out;
+    };
+    f = new Ff1(blocks, radix, (x) => sm4.encryptWords(x));
     e.byRadix.set(radix, f);
   }
   return f;

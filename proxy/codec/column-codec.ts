@@ -11,7 +11,7 @@ import { integrityMac } from "../../crypto/integrity-mac.js";
 import type { KeyRing } from "../../keystore/keyring.js";
 import type { ColumnProtection } from "../../policy/policy-types.js";
 import { CodecError } from "./errors.js";
-import { decodeCompanion, decodeStored, encodeCompanion, encodeStored, type StoredForm } from "./stored-form.js";
+import { decodeCompanion, decodeStoredBatch, encodeCompanion, encodeStored, type StoredForm } from "./stored-form.js";
 
 /** Value bytes MACed for SQL NULL (cannot be the UTF-8 text form of any value). docs/FORMAT.md. */
 export const MAC_NULL_VALUE = Buffer.from([0xff, 0xff, 0xff, 0xff]);
@@ -77,7 +77,7 @@ export class ColumnCodec {
     if (dense.length === 0) return values;
     try {
       if (p.protect === "fpe") return scatter(values, at, this.fpe(this.activeKey(), dense, false));
-      const envs = dense.map((v) => decodeStored(v, form));
+      const envs = decodeStoredBatch(dense, form);
       return scatter(
         values,
         at,

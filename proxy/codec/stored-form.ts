@@ -2,6 +2,7 @@
 // the wire format: "text" (smg1: + base64url, for text/varchar columns), "bytea-hex" (PostgreSQL text format of
 // bytea, \x…), "raw" (binary wire format, MySQL blobs).
 import { envelopeFromText, envelopeToText } from "../../crypto/envelope.js";
+import { envelopesFromTextBytes } from "../../crypto/envelope-text-bytes.js";
 
 export type StoredForm = "text" | "bytea-hex" | "raw";
 
@@ -41,4 +42,10 @@ export function decodeStored(stored: Buffer, form: StoredForm): Buffer {
       if (stored.length < 2 || stored[0] !== 0x5c || stored[1] !== 0x78) return Buffer.alloc(0);
       return Buffer.from(stored.toString("latin1", 2), "hex");
   }
+}
+
+/** decodeStored over a batch; text envelopes are decoded from their bytes into one slab (no strings). */
+export function decodeStoredBatch(stored: Buffer[], form: StoredForm): Buffer[] {
+  if (form === "text") return envelopesFromTextBytes(stored);
+  return stored.map((v) => decodeStored(v, form));
 }
