@@ -266,3 +266,19 @@ describe("SELECT *", () => {
     expect(bin[0]).toEqual(want);
   });
 });
+
+describe("current database", () => {
+  it("follows USE sent as a query: unqualified protected tables are still encrypted", async () => {
+    const c = await g.client({ app: "his", extra: { database: undefined } });
+    await c.query(`USE \`${g.db}\``);
+    await c.query("INSERT INTO patients (id, phone) VALUES (40, '13700000040')");
+    const [r] = await c.query<Rows>("SELECT phone FROM patients WHERE id = 40");
+    expect(r[0].phone).toBe("13700000040");
+    await c.end();
+    const d = await g.direct();
+    const [s] = await d.query<Rows>("SELECT phone FROM patients WHERE id = 40");
+    await d.query("DELETE FROM patients WHERE id = 40");
+    await d.end();
+    expect(s[0].phone).toMatch(/^smg1:/);
+  });
+});

@@ -18,6 +18,8 @@ import type { EngineState, MysqlEncryptionRuntime } from "./runtime.js";
 import { rewriteQuery } from "./statement-values.js";
 
 const DDL = /^\s*(create|alter|drop|rename|truncate|grant|revoke)\b/i;
+/** `USE db` sent as COM_QUERY (COM_INIT_DB is tracked by the gateway itself). */
+const USE = /^\s*use\s+(?:`((?:[^`]|``)+)`|([A-Za-z0-9_$]+))\s*;?\s*$/i;
 
 type Analysed = { refusal: Refusal } | { a: AnalysedStatement; st: EngineState; passthrough: boolean };
 
@@ -123,6 +125,13 @@ export class MysqlEncryptionSession implements MysqlSessionHooks {
   // ---------------- commands ----------------
 
   onQuery(ctx: MysqlSessionContext, request: PendingResponse, sql: string): undefined | { sql: string } | Refusal {
+    const use = USE.exec(sql);
+    if (use) {
+      // the next statements resolve unqualified names in that database (if the server refuses the switch,
+      // names resolve in a database the session is not in: protected names are then unknown and refused)
+      ctx.database = use[1] !== undefined ? use[1].replace(/``/g, "`") : use[2];
+      return undefined;
+    }
     const r = this.analyse(ctx, sql);
     if ("refusal" in r) return r.refusal;
     request.plan = { kind: "smgate-mysql-query", plan: r.a.plan } satisfies QueryPlan;
