@@ -409,7 +409,7 @@ export class BackendHalf implements PacketHandler {
     this.prep = undefined;
     // answers smgate gave itself that were waiting behind this response (sent after the current packet)
     if (this.core.pending.length > 0 && this.core.pending[0].kind === "local") this.localsDue = true;
-    else queueMicrotask(() => this.core.responseFinished());
+    else if (this.core.draining) queueMicrotask(() => this.core.responseFinished());
   }
 
   private unsolicited(buf: Buffer, start: number, len: number, seq: number, flags: number): Verdict {

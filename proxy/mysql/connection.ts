@@ -78,7 +78,7 @@ export class MysqlConnection implements SessionCore {
   private clientBlocked = false;
   private serverBlocked = false;
   private quitting = false;
-  private draining = false;
+  private drainRequested = false;
   private authTimer: NodeJS.Timeout | undefined;
   private closed = false;
   private readonly onClientData = (d: Buffer) => this.feed(this.clientFramer, d, "client");
@@ -120,6 +120,10 @@ export class MysqlConnection implements SessionCore {
 
   get observeBackendSeconds(): ((seconds: number) => void) | undefined {
     return this.settings.observeBackendSeconds;
+  }
+
+  get draining(): boolean {
+    return this.drainRequested;
   }
 
   get authInProgress(): boolean {
@@ -317,13 +321,13 @@ export class MysqlConnection implements SessionCore {
 
   /** Graceful shutdown: close now if idle outside a transaction, else as soon as that becomes true. */
   beginShutdown(): void {
-    this.draining = true;
+    this.drainRequested = true;
     if (this.phase !== "command") return; // handshakes in progress end at the deadline
     this.closeIfDrainedAndIdle();
   }
 
   private closeIfDrainedAndIdle(): void {
-    if (!this.draining || this.closed || this.phase !== "command") return;
+    if (!this.drainRequested || this.closed || this.phase !== "command") return;
     if (this.backend.busy || this.pending.length > 0 || this.auth) return;
     if (this.ctx.serverStatus & Status.IN_TRANS) return;
     this.fatal(Err.SERVER_SHUTDOWN, "smgate: gateway shutdown in progress", 0);
@@ -358,7 +362,7 @@ export class MysqlConnection implements SessionCore {
     }
     this.phase = "command";
     clearTimeout(this.authTimer);
-    if (this.draining) queueMicrotask(() => this.closeIfDrainedAndIdle());
+    if (this.drainRequested) queueMicrotask(() => this.closeIfDrainedAndIdle());
     this.log.info(
       {
         conn: this.ctx.connectionId,

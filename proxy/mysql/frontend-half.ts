@@ -19,6 +19,7 @@ import { isRefusal, type PreparingStatement } from "./hooks.js";
 import { buildKillSql, parseKill } from "./kill.js";
 import { errPayload, framePacket } from "./packets.js";
 import type { PendingResponse, ResponseKind } from "./pending.js";
+import type { PreparedStatement } from "./session-context.js";
 import type { SessionCore } from "./session-core.js";
 import { MalformedPacketError } from "./wire.js";
 
@@ -199,16 +200,22 @@ export class FrontendHalf implements PacketHandler {
     const stmt = core.ctx.statements.get(buf.readUInt32LE(start + 1));
     const hook = stmt ? core.hooks?.onExecute : undefined;
     if (hook && flags & SPLIT) return WHOLE;
+    if (!hook && !core.ctx.queryAttributes && keepsBoundTypes(buf, start, len, stmt)) {
+      // relay-only hot path: parameters were bound before and are not re-sent; nothing to parse or record
+      this.expect("binary-resultset", Com.STMT_EXECUTE, lastSeq, stmt ? { stmt } : undefined);
+      if (stmt && stmt.longData.size > 0) stmt.longData.clear();
+      return FORWARD;
+    }
     // parameter types are tracked per statement; values are decoded only when a hook wants them
     const parsed = parseExecute(buf, start, len, stmt, core.ctx.queryAttributes, hook !== undefined);
     if (stmt && parsed.newParamsBound && parsed.types) stmt.paramTypes = parsed.types.slice(0, stmt.paramCount);
     const p = this.expect("binary-resultset", Com.STMT_EXECUTE, lastSeq, { stmt });
     if (!hook || !stmt || !parsed.values || !parsed.types) {
-      stmt?.longData.clear();
+      if (stmt && stmt.longData.size > 0) stmt.longData.clear();
       return FORWARD;
     }
     const decision = hook(core.ctx, stmt, { types: parsed.types, values: parsed.values });
-    stmt.longData.clear();
+    if (stmt.longData.size > 0) stmt.longData.clear();
     if (decision === undefined) return this.forwardAs(p, buf, start, len, flags);
     if (isRefusal(decision)) return this.refuseQueued(p, decision.error, lastSeq);
     let payload: Buffer;
@@ -279,7 +286,23 @@ export class FrontendHalf implements PacketHandler {
     extra?: Partial<PendingResponse>,
   ): PendingResponse {
     void lastSeq;
-    const p: PendingResponse = { kind, command, seqDelta: 0, resultIndex: 0, ...extra };
+    // one object shape for every entry (no spread on the per-command path)
+    const p: PendingResponse = {
+      kind,
+      command,
+      seqDelta: 0,
+      resultIndex: 0,
+      sql: undefined,
+      originalSql: undefined,
+      plan: undefined,
+      stmt: undefined,
+      database: undefined,
+      resetsSession: undefined,
+      local: undefined,
+      preparing: undefined,
+      startedAt: undefined,
+    };
+    if (extra !== undefined) Object.assign(p, extra);
     if (this.core.observeBackendSeconds) p.startedAt = performance.now();
     this.core.pending.push(p);
     return p;
@@ -297,4 +320,16 @@ export class FrontendHalf implements PacketHandler {
     if (idx >= 0) this.core.pending.splice(idx, 1);
     return this.refuse(error, error.message, lastSeq, p.command);
   }
+}
+
+/**
+ * COM_STMT_EXECUTE (without query attributes) of a known statement whose new-params-bound flag is 0, or one
+ * without parameters: the statement's recorded parameter types stay valid, so the packet needs no parsing.
+ */
+function keepsBoundTypes(buf: Buffer, start: number, len: number, stmt: PreparedStatement | undefined): boolean {
+  if (!stmt) return false;
+  const n = stmt.paramCount;
+  if (n === 0) return true;
+  const flagAt = start + 10 + ((n + 7) >> 3);
+  return flagAt < start + len && buf[flagAt] === 0;
 }

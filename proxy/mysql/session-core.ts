@@ -31,6 +31,8 @@ export interface SessionCore {
   answerLocally(payload: Buffer, seq: number, command: number): void;
   /** The backend finished a response (graceful shutdown closes idle sessions then). */
   responseFinished(): void;
+  /** True once a graceful shutdown asked this session to close when idle (responseFinished matters then). */
+  readonly draining: boolean;
   /** COM_QUIT seen: close after forwarding. */
   quit(): void;
 }
