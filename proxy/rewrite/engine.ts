@@ -237,7 +237,8 @@ function internalErrorPlan(e: unknown): StatementPlan {
 }
 
 function refusalPlan(e: RewriteRefusal): StatementPlan {
-  return { ...PASSTHROUGH, passthrough: false, refusal: { sqlstate: e.sqlstate, message: e.message } };
+  const refusal = { sqlstate: e.sqlstate, message: e.message, ...(e.column ? { column: e.column } : {}) };
+  return { ...PASSTHROUGH, passthrough: false, refusal };
 }
 
 function dedupe(edits: PlanEdit[]): PlanEdit[] {

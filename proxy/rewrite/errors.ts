@@ -7,6 +7,8 @@ export class RewriteRefusal extends Error {
     message: string,
     /** SQLSTATE for the client's ErrorResponse: 0A000 unsupported, 42601 syntax, 42P01/42703 unknown names. */
     readonly sqlstate: string = "0A000",
+    /** "schema.table.column" when the refusal is about one protected column. */
+    readonly column?: string,
   ) {
     super(message);
   }

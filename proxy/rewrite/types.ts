@@ -158,6 +158,8 @@ export interface ParamPlan {
 export interface Refusal {
   sqlstate: string;
   message: string;
+  /** "schema.table.column" when the refusal is about one protected column (MySQL: ERR 1235 names it). */
+  column?: string;
 }
 
 export interface StatementPlan {

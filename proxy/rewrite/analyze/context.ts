@@ -89,13 +89,15 @@ export class AnalysisContext {
     this.columnsWritten.clear();
   }
 
-  refuse(message: string, sqlstate = "0A000"): never {
-    throw new RewriteRefusal(message, sqlstate);
+  refuse(message: string, sqlstate = "0A000", column?: string): never {
+    throw new RewriteRefusal(message, sqlstate, column);
   }
 
   refuseColumn(c: ProtectedColumnRef, what: string): never {
     this.refuse(
       `column "${qualified(c)}" is ${describeProtection(c.protection).startsWith("integrity") ? "integrity-protected" : `encrypted (${describeProtection(c.protection)})`}: ${what}`,
+      "0A000",
+      qualified(c),
     );
   }
 

@@ -140,8 +140,8 @@ export function lexMysql(sql: string): MysqlLexResult {
       if (k > end && (c === 39 || c === 34)) end = quoted(k, c, true);
       else if (k === end && (c === 39 || c === 34)) end = quoted(k, c, true);
       else {
-        // a comment between two strings: the server joins them, keep it simple and never cache/rewrite
-        if (sql.startsWith("/*", k) || sql.startsWith("#", k) || sql.startsWith("-- ", k)) exact = false;
+        // a string after comments: the server's grammar joins it too; not modelled, never cache or rewrite
+        if (stringAfterComments(sql, k)) exact = false;
         break;
       }
     }
@@ -239,7 +239,8 @@ export function lexMysql(sql: string): MysqlLexResult {
         text = sql.slice(i, j);
       }
       if (j === i) {
-        // a '.' that does not start a number after all (".5x"): the dot operator
+        // a '.' that does not start a number after all (".5x"): the dot operator, not modelled exactly
+        exact = false;
         tokens.push({ kind: "op", start: i, end: i + 1, text: "." });
         i++;
         continue;
@@ -279,6 +280,23 @@ export function lexMysql(sql: string): MysqlLexResult {
   }
   if (inExecutable) exact = false;
   return { tokens, comments, executable, exact };
+}
+
+/** After whitespace and comments from offset k, does a quoted string follow? */
+function stringAfterComments(sql: string, k: number): boolean {
+  let i = k;
+  for (;;) {
+    while (i < sql.length && isSpace(sql.charCodeAt(i))) i++;
+    if (sql.startsWith("/*", i) && sql[i + 2] !== "!") {
+      const close = sql.indexOf("*/", i + 2);
+      if (close < 0) return false;
+      i = close + 2;
+    } else if (sql[i] === "#" || (sql.startsWith("--", i) && (i + 2 >= sql.length || sql.charCodeAt(i + 2) <= 32))) {
+      const nl = sql.indexOf("\n", i);
+      if (nl < 0) return false;
+      i = nl + 1;
+    } else return sql[i] === "'" || sql[i] === '"';
+  }
 }
 
 /** The token before offset i is a name directly followed by '.', so this run is a name part (t.1a, db.2t). */
