@@ -29,7 +29,8 @@ export function resolveWorkers(flag: string | undefined, configured: number | un
 }
 
 function reloadLine(r: ReloadReport): string {
-  if (r.ok) return `smgate: reload ok generation ${r.generation} (${r.workers?.length ?? 0} workers confirmed)`;
+  const n = r.workers?.length ?? 0;
+  if (r.ok) return `smgate: reload ok generation ${r.generation} (${n} worker${n === 1 ? "" : "s"} confirmed)`;
   if (!r.workers) return `smgate: reload refused: ${(r.problems ?? []).join("; ")}`;
   return `smgate: reload failed in some workers: ${(r.problems ?? []).join("; ")}`;
 }

@@ -102,28 +102,37 @@ export async function startControlPlane(o: ControlPlaneOptions): Promise<Control
 
   let draining = false;
   let metricsListener: MetricsListener | undefined;
-  if (config.metrics) {
-    metricsListener = await startMetricsListener(
-      parseHostPort(config.metrics.listen),
-      { render: () => fleet.metrics() },
-      () => !draining,
-    );
-    const a = metricsListener.address();
-    announce(`smgate: metrics listening on ${a.host}:${a.port}`);
-  }
   let admin: AdminServer | undefined;
-  if (config.admin && tls && keystore) {
-    const { host, port } = parseHostPort(config.admin.listen);
-    admin = await startAdminServer({
-      host,
-      port,
-      tls,
-      roles: config.admin.roles ?? {},
-      audit,
-      routes: adminRoutes(gatewayServices({ config, fleet, reloader, keystore, audit, startedAt: new Date() })),
-    });
-    const a = admin.address();
-    announce(`smgate: admin listening on ${a.host}:${a.port}`);
+  try {
+    if (config.metrics) {
+      metricsListener = await startMetricsListener(
+        parseHostPort(config.metrics.listen),
+        { render: () => fleet.metrics() },
+        () => !draining,
+      );
+      const a = metricsListener.address();
+      announce(`smgate: metrics listening on ${a.host}:${a.port}`);
+    }
+    if (config.admin && tls && keystore) {
+      const { host, port } = parseHostPort(config.admin.listen);
+      admin = await startAdminServer({
+        host,
+        port,
+        tls,
+        roles: config.admin.roles ?? {},
+        audit,
+        routes: adminRoutes(gatewayServices({ config, fleet, reloader, keystore, audit, startedAt: new Date() })),
+      });
+      const a = admin.address();
+      announce(`smgate: admin listening on ${a.host}:${a.port}`);
+    }
+  } catch (e) {
+    // e.g. the metrics or admin port is taken: do not leave workers serving without them
+    await metricsListener?.close();
+    await fleet.drain(0).catch(() => undefined);
+    audit?.close();
+    keystore?.close();
+    throw e;
   }
   audit?.record({
     type: "startup",
