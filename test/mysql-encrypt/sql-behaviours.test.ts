@@ -282,3 +282,27 @@ describe("current database", () => {
     expect(s[0].phone).toMatch(/^smg1:/);
   });
 });
+
+describe("upserts", () => {
+  it("INSERT … ON DUPLICATE KEY UPDATE encrypts both the inserted and the updated values", async () => {
+    const sql =
+      "INSERT INTO visits (vid, phone, ward) VALUES (50, '13600000050', 'X') ON DUPLICATE KEY UPDATE phone = '13600000051', ward = 'Y'";
+    await his.query(sql);
+    await his.query(sql);
+    await his.execute("INSERT INTO visits (vid, phone) VALUES (?, ?) ON DUPLICATE KEY UPDATE phone = ?", [
+      51,
+      "13600000052",
+      "x",
+    ]);
+    const [r] = await his.query<Rows>("SELECT vid, phone, ward FROM visits WHERE vid IN (50, 51) ORDER BY vid");
+    expect(r).toEqual([
+      { vid: 50, phone: "13600000051", ward: "Y" },
+      { vid: 51, phone: "13600000052", ward: null },
+    ]);
+    const d = await g.direct();
+    const [s] = await d.query<Rows>("SELECT phone FROM visits WHERE vid IN (50, 51)");
+    await d.query("DELETE FROM visits WHERE vid IN (50, 51)");
+    await d.end();
+    for (const row of s) expect(row.phone).toMatch(/^smg1:/);
+  });
+});
