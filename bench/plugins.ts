@@ -15,6 +15,7 @@
 // owner registers it); `node dist/bench/plugins.js [rows] [insertSeconds]` runs it standalone.
 import { execFile } from "node:child_process";
 import { randomBytes } from "node:crypto";
+import { readFile } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import mysql from "mysql2/promise";
@@ -196,6 +197,39 @@ function figure(
   };
 }
 
+/** utime + stime of a local process in seconds (/proc/<pid>/stat fields 14 and 15, clock ticks of 100 Hz). */
+async function processCpuSec(pid: number): Promise<number> {
+  const stat = await readFile(`/proc/${pid}/stat`, "utf8");
+  const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return (Number(f[11]) + Number(f[12])) / 100;
+}
+
+/**
+ * Server CPU per row of the decrypting scan, less sensitive to a loaded machine than wall-clock rows/s: the
+ * backend's own CPU time (local server only) for `sum(length(a) + length(b))` over the view and over the
+ * plaintext table (the aggregate forces both columns to be produced; no rows go to the client). Empty when the
+ * server is not on this host.
+ */
+async function backendCpuPerRow(c: pg.Client, token: string, rows: number): Promise<Record<string, number>> {
+  const pid = Number((await c.query("SELECT pg_backend_pid() AS p")).rows[0].p);
+  try {
+    await processCpuSec(pid);
+  } catch {
+    return {};
+  }
+  await c.query(`SET smgate.token = '${token}'`);
+  const per = async (table: string): Promise<number> => {
+    const t0 = await processCpuSec(pid);
+    await c.query(`SELECT sum(length(a) + length(b)) FROM ${table}`);
+    return ((await processCpuSec(pid)) - t0) / rows;
+  };
+  await per("bench_plain");
+  const plain = await per("bench_plain");
+  const enc = await per("bench_enc");
+  await c.query("RESET smgate.token");
+  return { plaintextCpuUsPerRow: plain * 1e6, pluginCpuUsPerRow: enc * 1e6, cpuBoundRowsPerSec: 1 / enc };
+}
+
 async function benchPostgres(o: PluginBenchOptions): Promise<PluginFigure[]> {
   await buildAndInstallPostgres();
   const db = `smg_plugins_bench_${randomBytes(4).toString("hex")}`;
@@ -226,12 +260,14 @@ async function benchPostgres(o: PluginBenchOptions): Promise<PluginFigure[]> {
     const enc = await streamQuery({ ...ep, sql: `SET smgate.token = '${token}'; SELECT ${cols} FROM bench_enc` });
     if (plain.rows !== o.rows || enc.rows !== o.rows)
       throw new Error(`postgres select returned ${plain.rows}/${enc.rows} rows`);
+    const cpu = await backendCpuPerRow(c, token, o.rows);
     const sel = figure("postgres", "select", o.rows / (enc.elapsedMs / 1000), o.rows / (plain.elapsedMs / 1000), {
       rows: o.rows,
       pluginSec: enc.elapsedMs / 1000,
       plaintextSec: plain.elapsedMs / 1000,
       installSec: inst.sec,
       installRowsPerSec: o.rows / inst.sec,
+      ...cpu,
     });
     o.log(`postgres: ${o.clients}-client inserts, ${o.insertSeconds}s each`);
     const open = (table: string, withToken: boolean) => async () => {
@@ -404,6 +440,15 @@ export function pluginBenchMarkdown(figs: PluginFigure[]): string {
     lines.push(
       `| ${x.dialect} | ${x.scenario} | ${f(x.plugin)} ${x.unit} | ${f(x.plaintext)} ${x.unit} | ${x.ratio.toFixed(2)} | ${f(x.seedTarget)} | ${x.vsSeed.toFixed(2)}× |`,
     );
+  }
+  for (const x of figs) {
+    const d = x.details;
+    if (x.scenario === "select" && d.pluginCpuUsPerRow !== undefined) {
+      lines.push(
+        "",
+        `${x.dialect} backend CPU per row (sum(length(a)+length(b)), /proc): plugin ${d.pluginCpuUsPerRow.toFixed(2)} µs, plaintext ${d.plaintextCpuUsPerRow.toFixed(2)} µs → one core, CPU-bound: ${f(d.cpuBoundRowsPerSec)} rows/s`,
+      );
+    }
   }
   return lines.join("\n");
 }
