@@ -1,8 +1,8 @@
 // `smgate start --workers 2` with admin and audit configured: POST /reload (operator certificate) reloads the
 // policy in both workers (masked on existing connections), a broken policy is refused with 422 and
 // file:line:col while the running policy stays; other roles are refused 403; the audit log written by the
-// primary holds login, denial, policy change, refused reload, admin action, startup and shutdown records —
-// never a column value — and `smgate audit verify` passes on it.
+// primary holds login, failed login, denial, integrity failure, policy change, refused reload, admin action,
+// startup and shutdown records — never a column value — and `smgate audit verify` passes on it.
 import { execFile } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
@@ -10,6 +10,8 @@ import { promisify } from "node:util";
 import type pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { AuditRecord } from "../../audit/record.js";
+import { SQLSTATE_INTEGRITY } from "../../proxy/pg/encrypt/refusals.js";
+import { adminQuery } from "../pg-encrypt/encrypt-fixture.js";
 import {
   adminCall,
   CLI,
@@ -106,6 +108,18 @@ describe("admin API and audit log of smgate start", { timeout: 300_000 }, () => 
     });
     await expect(ghost.connect()).rejects.toMatchObject({ code: "28000" });
 
+    // a stored value tampered with on the server: the read is refused and an integrity failure audited
+    await adminQuery(
+      "UPDATE ops_t SET phone = overlay(phone placing (CASE WHEN substr(phone, length(phone) - 4, 1) = 'A' THEN 'B' ELSE 'A' END) from length(phone) - 4 for 1) WHERE id = 42",
+      env.db,
+    );
+    const reader = g.client(env);
+    await reader.connect();
+    await expect(reader.query("SELECT phone FROM ops_t WHERE id = 42")).rejects.toMatchObject({
+      code: SQLSTATE_INTEGRITY,
+    });
+    await reader.end();
+
     // the auditor reads the log through the API while it runs
     const viaApi = await adminCall(env, port, cert("auditor"), "GET", "/audit?type=policy_change");
     expect(viaApi.status).toBe(200);
@@ -130,6 +144,9 @@ describe("admin API and audit log of smgate start", { timeout: 300_000 }, () => 
         target: expect.stringMatching(/^public\.ops_t/),
         action: "select",
       }),
+    ]);
+    expect(of("integrity_failure")).toEqual([
+      expect.objectContaining({ target: "public.ops_t.phone", action: "select", outcome: "failed" }),
     ]);
     expect(of("policy_change")).toEqual([
       expect.objectContaining({ actor: "admin-api", action: "reload", outcome: "ok" }),
