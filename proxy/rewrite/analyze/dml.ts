@@ -249,7 +249,7 @@ export class DmlAnalyser {
       scope.starEntries.unshift(target);
     }
     const companions = companionsOf(target.columns ?? [], ctx);
-    this.assignments(q.set, target, companions, scope, q.where);
+    this.assignments(q.set, target, companions, scope, q.where, undefined, !!q.targetInFrom);
     if (q.where) this.qa.condition(q.where, scope);
     this.orderAndLimit(q.orderBy, q.misc, scope);
     return this.qa.targets(q.returning, scope);
@@ -263,6 +263,8 @@ export class DmlAnalyser {
     scope: Scope,
     where?: Expr,
     known = new Map<string, ValueClass>(),
+    /** Multi-table UPDATE (MySQL): companion assignments name the target table. */
+    qualified = false,
   ): void {
     const ctx: AnalysisContext = scope.ctx;
     const cols = target.columns ?? [];
@@ -282,6 +284,7 @@ export class DmlAnalyser {
     const valueFor = (name: string) => assigned.get(name) ?? rowKeyFromWhere.get(name) ?? known.get(name);
     const at = set[0].start;
     const qi = ctx.opts.adapter.quoteIdent;
+    const lhs = (name: string) => (qualified ? `${target.qualifier}.${qi(name)}` : qi(name));
     for (const comp of companions) {
       const p = comp.column.protection;
       const v = assigned.get(comp.column.column);
@@ -300,11 +303,11 @@ export class DmlAnalyser {
         if (p.protect === "mac" && src !== target && src.refName !== "excluded")
           ctx.refuseColumn(comp.column, "assigning it from another row is not supported (MAC row key)");
         const from = src.valuesFunction ? `VALUES(${qi(comp.companion)})` : `${src.qualifier}.${qi(comp.companion)}`;
-        ctx.edits.push({ kind: "insert", at, text: `${qi(comp.companion)} = ${from}, ` });
+        ctx.edits.push({ kind: "insert", at, text: `${lhs(comp.companion)} = ${from}, ` });
         continue;
       }
       const slot = this.companionSlot(comp, v, valueFor, ctx, "UPDATE");
-      ctx.edits.push({ kind: "slot", at, slot, prefix: `${qi(comp.companion)} = `, suffix: ", " });
+      ctx.edits.push({ kind: "slot", at, slot, prefix: `${lhs(comp.companion)} = `, suffix: ", " });
     }
   }
 

@@ -1,6 +1,7 @@
 // Statement-level analysis: one StatementPart per statement of the text (query, COPY, utility), MAC
 // verification columns appended to SELECT lists, and fail-closed handling of everything else.
 
+import { RewriteRefusal } from "../errors.js";
 import type { Query, Statement } from "../ir.js";
 import type { MacCheck, ResultColumn, StatementKind, StatementPart } from "../types.js";
 import { type AnalysisContext, qualified } from "./context.js";
@@ -95,8 +96,15 @@ function analyseOne(s: Statement, ctx: AnalysisContext, qa: QueryAnalyser): Stat
         .find((t) => ctx.origin(t) !== undefined || searchPathHit(ctx, t.name));
       if (s.inner) {
         if (s.what === "PrepareStmt" || s.what === "DeclareCursorStmt") {
-          const inner = analyseOne(s.inner, ctx, qa);
-          if (ctx.touched.size > 0)
+          let inner: StatementPart | undefined;
+          try {
+            inner = analyseOne(s.inner, ctx, qa);
+          } catch (e) {
+            // a statement on a protected table is refused as such, whatever else it does (its literals may sit
+            // inside a string, MySQL's PREPARE … FROM '…', where they cannot be located)
+            if (!(e instanceof RewriteRefusal) || ctx.touched.size === 0) throw e;
+          }
+          if (ctx.touched.size > 0 || !inner)
             ctx.refuse(
               `${s.what === "PrepareStmt" ? "SQL-level PREPARE" : "DECLARE CURSOR"} of a statement on protected table "${[...ctx.touched][0]}" is not supported: use protocol-level prepared statements`,
             );
