@@ -53,7 +53,9 @@ export async function mysqlStreamQuery(
   const res = await runCommand("bash", ["-c", script, "bash", cli, ...args], { env, timeoutMs });
   const elapsedMs = Number(process.hrtime.bigint() - t0) / 1e6;
   if (res.code !== 0) {
-    throw new Error(`bench: mariadb client exited with ${res.code}: ${res.stderr.trim().slice(-600)}`);
+    throw new Error(
+      `bench: mariadb client exited with ${res.code}: ${res.stderr.trim().replace(/\s+/g, " ").slice(-600)}`,
+    );
   }
   const rows = Number(res.stdout.trim());
   if (!Number.isInteger(rows)) throw new Error(`bench: could not count rows (wc printed "${res.stdout.trim()}")`);

@@ -111,9 +111,15 @@ const SMGATE_VS_DIRECT = { numerator: "smgate-mysql", denominator: "mysql-direct
 export const sysbenchScenarios: Scenario[] = [
   sysbenchScenario({
     name: "sysbench-point-select",
-    description: "sysbench oltp_point_select, --clients threads (bar: smgate ≥ 0.5× direct)",
+    description:
+      "sysbench oltp_point_select, --clients threads (bar: smgate ≥ 0.5× direct; mysql-tcp-relay = a bare Node relay, for reference)",
     workload: "oltp_point_select",
-    ratios: [{ ...SMGATE_VS_DIRECT, atLeast: 0.5 }],
+    targets: ["mysql-direct", "mysql-tcp-relay", "smgate-mysql"],
+    ratios: [
+      { ...SMGATE_VS_DIRECT, atLeast: 0.5 },
+      { numerator: "mysql-tcp-relay", denominator: "mysql-direct" },
+      { numerator: "smgate-mysql", denominator: "mysql-tcp-relay" },
+    ],
   }),
   sysbenchScenario({
     name: "sysbench-read-only",
