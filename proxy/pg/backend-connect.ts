@@ -4,6 +4,7 @@ import { connect as netConnect, type Socket } from "node:net";
 import { type ConnectionOptions, connect as tlsConnect } from "node:tls";
 import { PgProtocolError, SQLSTATE } from "./errors.js";
 import { encodeSSLRequest } from "./frontend-messages.js";
+import type { ChunkReader } from "./socket-fast-path.js";
 
 export interface BackendTarget {
   host: string;
@@ -14,11 +15,7 @@ export interface BackendTarget {
 }
 
 /** Receives the server's bytes on a plaintext connection (read straight into a reusable buffer). */
-export interface ChunkReader {
-  onChunk(chunk: Buffer): void;
-  /** True when nothing still refers to the last chunk (all of it written out), so its memory can be reused. */
-  canReuse(): boolean;
-}
+export type { ChunkReader } from "./socket-fast-path.js";
 
 export interface BackendConnection {
   socket: Socket;

@@ -15,6 +15,7 @@ import { decodeStartupPacket, encodeTerminate } from "./frontend-messages.js";
 import type { HooksFactory, SessionHooks } from "./hooks.js";
 import { Output } from "./output.js";
 import { SessionContext } from "./session-context.js";
+import { readIntoBuffer } from "./socket-fast-path.js";
 import { readStartupPacket } from "./startup-reader.js";
 
 export interface SessionOptions {
@@ -187,17 +188,17 @@ export class PgSession implements FrontendOwner, BackendOwner {
     if (conn.setReader) {
       conn.setReader({
         onChunk: fromServer,
-        canReuse: () => !this.back!.framer.isPaused && this.client.writableLength === 0,
+        canReuse: () => !this.back!.framer.isPaused && !this.clientOut.queued,
       });
     } else server.on("data", fromServer);
-    sock.on("data", (chunk: Buffer) => {
+    const fromClient = (chunk: Buffer) => {
       if (this.closed) return;
       try {
         this.front!.framer.push(chunk);
       } catch (e) {
         this.fail(e, "client");
       }
-    });
+    };
     this.log.info(
       {
         user: ctx.user,
@@ -209,7 +210,17 @@ export class PgSession implements FrontendOwner, BackendOwner {
       "session starting",
     );
     server.write(startup.raw);
-    if (pending.length > 0) this.front.framer.push(pending);
+    if (pending.length > 0) fromClient(pending); // bytes that came right after the startup packet
+    // Without hooks nothing keeps a view of a client chunk once it is written: read into a reused buffer
+    // (bytes the socket already buffered are delivered first). Hooks may hold decoded views, so hooked sessions keep
+    // Node's 'data' events with a fresh buffer per read.
+    const fastRead =
+      !this.hooks &&
+      readIntoBuffer(sock, {
+        onChunk: fromClient,
+        canReuse: () => !this.front!.framer.isPaused && !this.serverOut!.queued,
+      });
+    if (!fastRead) sock.on("data", fromClient);
     server.resume();
     sock.resume();
   }
@@ -267,7 +278,7 @@ export class PgSession implements FrontendOwner, BackendOwner {
     if (ok || this.clientWaitsForServerDrain || !this.server) return;
     this.clientWaitsForServerDrain = true;
     this.client.pause();
-    this.server.once("drain", () => {
+    this.serverOut!.onDrain(() => {
       this.clientWaitsForServerDrain = false;
       if (!this.closed) this.client.resume();
     });
@@ -277,7 +288,7 @@ export class PgSession implements FrontendOwner, BackendOwner {
     if (!ok && !this.serverWaitsForClientDrain && this.server) {
       this.serverWaitsForClientDrain = true;
       this.server.pause();
-      this.client.once("drain", () => {
+      this.clientOut.onDrain(() => {
         this.serverWaitsForClientDrain = false;
         if (!this.closed) this.server?.resume();
       });
