@@ -7,8 +7,8 @@ import { CryptoError } from "./errors.js";
 
 /** ECB encryption of whole 16-byte blocks (many per call). */
 export type BlockCipher = (blocks: Buffer) => Buffer;
-/** The same cipher on one block held as 4 big-endian 32-bit words, in place (optional fast path). */
-export type WordCipher = (x: Int32Array) => void;
+/** The same cipher on `blocks` blocks held as 4 big-endian 32-bit words each, in place (optional fast path). */
+export type WordCipher = (x: Int32Array, blocks: number) => void;
 
 /** SP 800-38G rev1: radix^minlen ≥ 1,000,000. */
 export const FF1_MIN_DOMAIN = 1_000_000;
@@ -57,7 +57,7 @@ export class Ff1 {
   readonly radix: number;
   readonly #cipher: BlockCipher;
   readonly #words: WordCipher | undefined;
-  readonly #w = new Int32Array(4);
+  #w = new Int32Array(4 * 256);
   readonly #minLen: number;
   #scratch = Buffer.allocUnsafe(16 * 1024);
   readonly #geoCache = new Map<string, Geometry>();
@@ -257,8 +257,8 @@ export class Ff1 {
   }
 
   /**
-   * Small domain whose round input is ONE block after the common prefix: each value's round is one word-cipher
-   * call on (state XOR tail) with the numeral XORed into the last words, no buffers. d ≤ 12 here (b ≤ 6).
+   * Small domain whose round input is ONE block after the common prefix: each round is one word-cipher
+   * call over all values' (state XOR tail) blocks with the numerals XORed into the last words, no buffers. d ≤ 12 here (b ≤ 6).
    */
   #groupWords(geo: Geometry, vals: Uint8Array[], enc: boolean): Uint8Array[] {
     const { u, v, d } = geo;
@@ -266,6 +266,7 @@ export class Ff1 {
     const cnt = vals.length;
     const tw = this.#tailWords(geo);
     const words = this.#words as WordCipher;
+    if (this.#w.length < 4 * cnt) this.#w = new Int32Array(4 * cnt * 2);
     const w = this.#w;
     const A = new Float64Array(cnt);
     const B = new Float64Array(cnt);
@@ -291,28 +292,32 @@ export class Ff1 {
       const t1 = tw[4 * i + 1];
       const t2 = tw[4 * i + 2];
       const t3 = tw[4 * i + 3];
+      // NUM_b(src) < 2^48 occupies the last b ≤ 6 bytes of the block: its low 32 bits go to word 3, the rest
+      // to word 2 (ToInt32 of an integral double is its value mod 2^32; of x / 2^32, its integer part)
       for (let j = 0; j < cnt; j++) {
-        // NUM_b(src) < 2^48 occupies the last b ≤ 6 bytes of the block: its low 32 bits go to word 3, the rest
-        // to word 2 (ToInt32 of an integral double is its value mod 2^32; of x / 2^32, its integer part)
         const x = src[j];
-        w[0] = t0;
-        w[1] = t1;
-        w[2] = t2 ^ (x / 4294967296);
-        w[3] = t3 ^ x;
-        words(w);
+        const o = 4 * j;
+        w[o] = t0;
+        w[o + 1] = t1;
+        w[o + 2] = t2 ^ (x / 4294967296);
+        w[o + 3] = t3 ^ x;
+      }
+      words(w, cnt);
+      for (let j = 0; j < cnt; j++) {
+        const o = 4 * j;
         // y = NUM(R[0..d)) mod M (bounds as in #groupSmall); word-wise with an exact reciprocal reduction:
         // for z < 2^53 the estimate floor(z·(1/M)) is off by at most one, corrected below
         let y = 0;
         if (wordWise) {
           for (let k = 0; k < d >>> 2; k++) {
-            const z = y * c32 + (w[k] >>> 0);
+            const z = y * c32 + (w[o + k] >>> 0);
             let m = z - Math.floor(z * inv) * M;
             if (m < 0) m += M;
             else if (m >= M) m -= M;
             y = m;
           }
         } else {
-          for (let k = 0; k < d; k++) y = (y * 256 + ((w[k >>> 2] >>> (24 - 8 * (k & 3))) & 255)) % M;
+          for (let k = 0; k < d; k++) y = (y * 256 + ((w[o + (k >>> 2)] >>> (24 - 8 * (k & 3))) & 255)) % M;
         }
         if (enc) {
           let c = A[j] + y;

@@ -94,6 +94,61 @@ export class Sm4Encryptor {
     x[3] = x0;
   }
 
+  /**
+   * Encrypts n blocks held as words x[4k..4k+4) in place. Two blocks go through the rounds together: one
+   * block's rounds are a chain of dependent table lookups, so interleaving two nearly doubles throughput.
+   */
+  encryptWordBlocks(x: Int32Array, n: number): void {
+    const rk = this.#rk;
+    let k = 0;
+    for (; k + 2 <= n; k += 2) {
+      const o = 4 * k;
+      let a0 = x[o];
+      let a1 = x[o + 1];
+      let a2 = x[o + 2];
+      let a3 = x[o + 3];
+      let b0 = x[o + 4];
+      let b1 = x[o + 5];
+      let b2 = x[o + 6];
+      let b3 = x[o + 7];
+      for (let r = 0; r < 32; r += 4) {
+        let r0 = rk[r];
+        let t = a1 ^ a2 ^ a3 ^ r0;
+        let u = b1 ^ b2 ^ b3 ^ r0;
+        a0 ^= T0[t >>> 24] ^ T1[(t >>> 16) & 255] ^ T2[(t >>> 8) & 255] ^ T3[t & 255];
+        b0 ^= T0[u >>> 24] ^ T1[(u >>> 16) & 255] ^ T2[(u >>> 8) & 255] ^ T3[u & 255];
+        r0 = rk[r + 1];
+        t = a2 ^ a3 ^ a0 ^ r0;
+        u = b2 ^ b3 ^ b0 ^ r0;
+        a1 ^= T0[t >>> 24] ^ T1[(t >>> 16) & 255] ^ T2[(t >>> 8) & 255] ^ T3[t & 255];
+        b1 ^= T0[u >>> 24] ^ T1[(u >>> 16) & 255] ^ T2[(u >>> 8) & 255] ^ T3[u & 255];
+        r0 = rk[r + 2];
+        t = a3 ^ a0 ^ a1 ^ r0;
+        u = b3 ^ b0 ^ b1 ^ r0;
+        a2 ^= T0[t >>> 24] ^ T1[(t >>> 16) & 255] ^ T2[(t >>> 8) & 255] ^ T3[t & 255];
+        b2 ^= T0[u >>> 24] ^ T1[(u >>> 16) & 255] ^ T2[(u >>> 8) & 255] ^ T3[u & 255];
+        r0 = rk[r + 3];
+        t = a0 ^ a1 ^ a2 ^ r0;
+        u = b0 ^ b1 ^ b2 ^ r0;
+        a3 ^= T0[t >>> 24] ^ T1[(t >>> 16) & 255] ^ T2[(t >>> 8) & 255] ^ T3[t & 255];
+        b3 ^= T0[u >>> 24] ^ T1[(u >>> 16) & 255] ^ T2[(u >>> 8) & 255] ^ T3[u & 255];
+      }
+      x[o] = a3;
+      x[o + 1] = a2;
+      x[o + 2] = a1;
+      x[o + 3] = a0;
+      x[o + 4] = b3;
+      x[o + 5] = b2;
+      x[o + 6] = b1;
+      x[o + 7] = b0;
+    }
+    if (k < n) {
+      const o = 4 * k;
+      const one = x.subarray(o, o + 4);
+      this.encryptWords(one);
+    }
+  }
+
   /** ECB-encrypts n blocks from src[sOff..) to dst[dOff..) (src and dst may be the same range). */
   encryptBlocks(src: Uint8Array, sOff: number, dst: Uint8Array, dOff: number, n: number): void {
     const rk = this.#rk;

@@ -29,7 +29,7 @@ export function ff1Sm4(fpeKey: Buffer, radix: number): Ff1 {
       sm4.encryptBlocks(src, 0, out, 0, src.length >>> 4);
       return out;
     };
-    f = new Ff1(blocks, radix, (x) => sm4.encryptWords(x));
+    f = new Ff1(blocks, radix, (x, n) => sm4.encryptWordBlocks(x, n));
     e.byRadix.set(radix, f);
   }
   return f;
