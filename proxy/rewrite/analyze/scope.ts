@@ -40,7 +40,7 @@ export interface Entry {
   qualifier: string;
   /** For `*`: columns in output order when this entry is a join with USING / NATURAL. */
   starColumns?: ColInfo[];
-  /** MySQL ON DUPLICATE KEY UPDATE's inserted row: its columns are written `VALUES(col)`. */
+  /** MySQL ON DUPLICATE KEY UPDATE's inserted row: its columns are written `VALUES(col)`, never unqualified. */
   valuesFunction?: boolean;
 }
 
@@ -102,6 +102,7 @@ export class Scope {
       const found: { e: Entry; c: ColInfo }[] = [];
       let unknown = false;
       for (const e of s.entries) {
+        if (e.valuesFunction) continue;
         if (!e.columns) {
           unknown = true;
           continue;

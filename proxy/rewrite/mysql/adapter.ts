@@ -251,7 +251,16 @@ export class MysqlAdapter implements DialectAdapter {
   private astify(input: ConvertInput, from: number, to: number, prefix = "") {
     const literalOrdinal = new Map(input.literalTokens.map((l, i) => [l.index, i]));
     const paramNumber = new Map(input.paramTokens.map((p, i) => [p.index, i + 1]));
-    const src = statementSource(input.sql, input.toks.tokens, from, to, literalOrdinal, paramNumber, prefix);
+    const src = statementSource(
+      input.sql,
+      input.toks.tokens,
+      from,
+      to,
+      literalOrdinal,
+      paramNumber,
+      prefix,
+      ignorable(input.toks, from, to),
+    );
     let ast: Any;
     try {
       ast = this.parser.astify(src.text, PARSE_OPTIONS);
@@ -298,6 +307,32 @@ export class MysqlAdapter implements DialectAdapter {
     }
     return false;
   }
+}
+
+/**
+ * Tokens node-sql-parser does not parse but that move no values: UPDATE / DELETE modifiers (LOW_PRIORITY,
+ * QUICK, IGNORE) and index hints (USE / FORCE / IGNORE INDEX|KEY [FOR …] (…)).
+ */
+function ignorable(toks: MysqlTokens, from: number, to: number): Set<number> {
+  const skip = new Set<number>();
+  if (toks.isWord(from, "UPDATE", "DELETE"))
+    for (let i = from + 1; i < to && toks.isWord(i, "LOW_PRIORITY", "QUICK", "IGNORE"); i++) skip.add(i);
+  for (let i = from; i < to; i++) {
+    if (!(toks.isWord(i, "USE", "FORCE", "IGNORE") && toks.isWord(i + 1, "INDEX", "KEY")) || i === from) continue;
+    let j = i + 2;
+    if (toks.isWord(j, "FOR")) {
+      j++;
+      if (toks.isWord(j, "ORDER", "GROUP") && toks.isWord(j + 1, "BY")) j += 2;
+      else if (toks.isWord(j, "JOIN")) j++;
+      else continue;
+    }
+    if (!toks.isOp(j, "(")) continue;
+    const close = toks.closeParen(j, to);
+    if (close < 0) continue;
+    for (let k = i; k <= close; k++) skip.add(k);
+    i = close;
+  }
+  return skip;
 }
 
 function identText(sql: string, t: MysqlToken): string {

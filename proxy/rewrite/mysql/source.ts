@@ -32,20 +32,24 @@ export function statementSource(
   literalOrdinal: Map<number, number>,
   paramNumber: Map<number, number>,
   prefix = "",
+  /** Token indexes left out of the parser text (modifiers and index hints that move no values). */
+  skip: ReadonlySet<number> = new Set(),
 ): StatementSource {
   let text = prefix;
   // segments: original [start,end) ↔ parser [subStart,subEnd)
-  const segs: { start: number; subStart: number }[] = [];
+  const segs: { index: number; subStart: number }[] = [];
   const base = tokens[from]?.start ?? 0;
   let pos = base;
   for (let i = from; i < to; i++) {
     const t = tokens[i];
+    if (skip.has(i)) continue;
     // whitespace and comments between tokens become one space; so does nothing between two operators that
     // the parser would read as one token (node-sql-parser takes `--` as a comment even without a space)
     const prev = tokens[i - 1];
+    if (skip.has(i - 1)) text += " ";
     const glued = i > from && prev.kind === "op" && t.kind === "op" && GLUED.test(prev.text.slice(-1) + t.text[0]);
     if (t.start > pos || i === from || glued) text += " ";
-    segs.push({ start: t.start, subStart: text.length });
+    segs.push({ index: i, subStart: text.length });
     if (isLiteralToken(t)) {
       const k = literalOrdinal.get(i)! + 1;
       if (t.kind === "number") text += String(k);
@@ -72,8 +76,8 @@ export function statementSource(
       else hi = mid - 1;
     }
     const s = segs[lo];
-    const t = tokens[from + lo];
-    const within = offset - s.subStart;
+    const t = tokens[s.index];
+    const within = Math.max(0, offset - s.subStart);
     // inside a replaced token: its start; inside a copied token: the same distance into it
     return isLiteralToken(t) || t.kind === "param" ? t.start : Math.min(t.start + within, t.end);
   };

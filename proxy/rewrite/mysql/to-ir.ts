@@ -660,6 +660,11 @@ export class MysqlToIr {
       const i = this.toks.indexAt(this.src.toOriginal(loc));
       if (this.toks.isName(i) && this.inStatement(i)) {
         const last = this.toks.nameEnd(i);
+        const lastTok = this.toks.at(last)!;
+        const written = lastTok.kind === "qident" ? lastTok.text : (lastTok.raw ?? lastTok.text);
+        // the splice position must be this column's own token: anything else is a parser/lexer disagreement
+        if (column !== "*" && written.toLowerCase() !== column.toLowerCase())
+          throw new SqlParseError("statement could not be analysed (column position disagrees with the parser)");
         start = this.toks.at(i)!.start;
         end = this.toks.at(last)!.end;
         lastStart = this.toks.at(last)!.start;
