@@ -15,6 +15,7 @@ import { SMGATE_MYSQL_ENC, skippedReason } from "../targets/mysql-smgate-encrypt
 import {
   createMysqlEncTables,
   ensureMysqlEncKeystore,
+  INSERT_ENGINE,
   loadEncryptedRows,
   loadPlainRows,
   mysqlEncDatabase,
@@ -193,6 +194,7 @@ export const mysqlEncryptedInsertScenario: Scenario = {
       details: {
         table,
         client: `${ctx.options.clients} mysql2 connections, prepared INSERT (COM_STMT_EXECUTE), autocommit`,
+        engine: INSERT_ENGINE,
         latencyP50Ms: res.p50Ms,
         latencyP95Ms: res.p95Ms,
         firstError: res.firstError,
