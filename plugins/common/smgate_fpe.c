@@ -61,13 +61,23 @@ static int expand(smg_datakey *k, const uint8_t R[16], size_t d, uint8_t *S)
 	return SMG_OK;
 }
 
-/* bytes needed for radix^v - 1 (b of SP 800-38G) */
+/* bytes needed for radix^v - 1 (b of SP 800-38G); 128-bit arithmetic when radix^v < 2^127, else BIGNUM */
 static size_t byte_len(unsigned radix, size_t v)
 {
-	BIGNUM *x = BN_new();
-	BN_CTX *ctx = BN_CTX_new();
-	size_t bits = 0;
+	BIGNUM *x;
+	BN_CTX *ctx;
+	size_t bits = 0, i;
+	u128 p = 1;
 
+	for (i = 0; i < v && p < ((u128)1 << 127) / radix; i++)
+		p *= radix;
+	if (i == v) {
+		for (p -= 1; p != 0; p >>= 1)
+			bits++;
+		return (bits + 7) / 8;
+	}
+	x = BN_new();
+	ctx = BN_CTX_new();
 	if (x != NULL && ctx != NULL && BN_set_word(x, radix)) {
 		BIGNUM *e = BN_new();
 
