@@ -109,8 +109,9 @@ export function renderSqlDoc(adapters: DialectAdapter[]): string {
     '`sql_mode` without `ANSI_QUOTES` (`"…"` is a string) and without `NO_BACKSLASH_ESCAPES` (backslash escapes',
     "in strings; spliced ciphertext literals are written so they read the same either way), and",
     "`lower_case_table_names = 0` (table names case-sensitive; column names are always case-insensitive and are",
-    "matched so). Statements are parsed by node-sql-parser's MariaDB grammar; what it cannot parse is refused when",
-    "the text names a protected table.",
+    "matched so). `SET sql_mode` to a value with `ANSI_QUOTES`, `NO_BACKSLASH_ESCAPES` (or a mode including them)",
+    "or to an expression is refused while tables are protected. Statements are parsed by node-sql-parser's MariaDB",
+    "grammar; what it cannot parse is refused when the text names a protected table.",
     "",
   );
   renderCases(loadGoldenCases(GOLDEN_MYSQL_DIR), [new MysqlAdapter()], "MySQL: ", lines);

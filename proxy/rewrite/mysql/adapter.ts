@@ -52,7 +52,9 @@ const SAFE_WORDS = new Set([
 const QUERY_WORDS = new Set(["SELECT", "INSERT", "REPLACE", "UPDATE", "DELETE", "WITH"]);
 const STORED_CODE = new Set(["PROCEDURE", "FUNCTION", "TRIGGER", "EVENT"]);
 /** Words that make the cheap pre-check analyse a text whatever names it mentions (dynamic SQL). */
-const DYNAMIC_SQL = /(^|[^a-z0-9_$])(prepare|immediate)([^a-z0-9_$]|$)|\/\*m?!/;
+const DYNAMIC_SQL = /(^|[^a-z0-9_$])(prepare|immediate|sql_mode)([^a-z0-9_$]|$)|\/\*m?!/;
+/** sql_mode flags (and combination modes that include them) that change how statements are lexed. */
+const LEXING_MODES = /\b(ANSI_QUOTES|NO_BACKSLASH_ESCAPES|ANSI|ORACLE|MSSQL|DB2|POSTGRESQL|MAXDB)\b/i;
 
 export class MysqlAdapter implements DialectAdapter {
   readonly name = "mysql" as const;
@@ -180,6 +182,7 @@ export class MysqlAdapter implements DialectAdapter {
   /** SET …: values that read tables are analysed as a query (SET @x = (SELECT …)). */
   private set(input: ConvertInput, lex: MysqlLexResult, from: number, to: number): Statement {
     const toks = input.toks;
+    this.checkSqlMode(input, from, to);
     const reads = lex.tokens.slice(from, to).some((t) => t.kind === "word" && t.text === "SELECT");
     const name = toks.at(from + 1);
     const setting = name && (name.kind === "word" || name.kind === "var") ? name.text.toLowerCase() : "";
@@ -210,6 +213,32 @@ export class MysqlAdapter implements DialectAdapter {
         },
       },
     };
+  }
+
+  /**
+   * The lexer assumes sql_mode has neither ANSI_QUOTES nor NO_BACKSLASH_ESCAPES: setting either (or a value
+   * smgate cannot read) is refused while tables are protected.
+   */
+  private checkSqlMode(input: ConvertInput, from: number, to: number): void {
+    const toks = input.toks;
+    for (let i = from + 1; i < to; i++) {
+      const t = toks.at(i)!;
+      if (!((t.kind === "word" || t.kind === "var") && /(^|[.@])sql_mode$/i.test(t.raw ?? t.text))) continue;
+      let j = i + 1;
+      if (!(toks.isOp(j, "=") || toks.isOp(j, ":="))) continue;
+      j++;
+      const v = toks.at(j);
+      const end = toks.isOp(j + 1, ",") || j + 1 >= to;
+      const ok =
+        end &&
+        v !== undefined &&
+        ((v.kind === "string" && !v.introducer && !LEXING_MODES.test(decodeMysqlLiteral(v.text))) ||
+          toks.isWord(j, "DEFAULT"));
+      if (!ok)
+        throw new UnsupportedNode(
+          "SET sql_mode to a value with ANSI_QUOTES or NO_BACKSLASH_ESCAPES, or to an expression (the analyser assumes neither)",
+        );
+    }
   }
 
   private parseQuery(input: ConvertInput, from: number, to: number) {
