@@ -59,6 +59,8 @@ export async function startEncryptedMysql(opts: {
   policyYaml: string;
   keys: string[];
   users?: string[];
+  /** let clients enable CLIENT_MULTI_STATEMENTS (off by default in the gateway) */
+  allowMultiStatements?: boolean;
 }): Promise<EncryptedMysqlGateway> {
   const db = `smg_myenc_${opts.tag}_${randomBytes(4).toString("hex")}`;
   await adminQuery(`CREATE DATABASE \`${db}\``);
@@ -99,6 +101,7 @@ export async function startEncryptedMysql(opts: {
     listen: "127.0.0.1:0",
     backend: `${MARIADB.host}:${MARIADB.port}`,
     hooks: enc.hooks,
+    allowMultiStatements: opts.allowMultiStatements,
     logger,
     metrics,
   });

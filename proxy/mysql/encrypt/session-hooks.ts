@@ -209,7 +209,9 @@ export class MysqlEncryptionSession implements MysqlSessionHooks {
     let part: StatementPart | undefined;
     if (request.kind === "resultset") {
       const q = request.plan as QueryPlan | undefined;
-      if (q?.kind === "smgate-mysql-query") part = q.plan.parts.filter((p) => p.resultColumns)[request.resultIndex];
+      // every statement of a multi-statement text answers with one result (OK or resultset), in order
+      if (q?.kind === "smgate-mysql-query") part = q.plan.parts[request.resultIndex];
+      if (!part?.resultColumns) part = undefined;
     } else part = prep?.part;
     const t = buildRowTransform({
       rt: this.rt,
