@@ -92,11 +92,15 @@ export class ClusterFleet implements Fleet {
       if (isWorkerMessage(m)) this.onMessage(s, w, m);
     });
     w.on("exit", (code, signal) => this.onExit(s, w, code, signal));
+    w.on("error", (e: Error) => this.log.warn({ slot: s.slot, err: e.message }, "worker channel error"));
   }
 
   private send(w: Worker, m: PrimaryToWorker): void {
     try {
-      w.send(m);
+      // with a callback a closed channel is reported here instead of as an unhandled 'error' event
+      w.send(m, undefined, (err) => {
+        if (err) this.log.debug({ err: err.message }, "message to a worker not delivered");
+      });
     } catch {
       // the exit handler deals with a dead worker
     }

@@ -19,7 +19,9 @@ export interface ClusterWorkerOptions {
 
 function send(m: WorkerToPrimary): void {
   try {
-    process.send?.(m);
+    process.send?.(m, undefined, undefined, () => {
+      // undelivered (primary gone): the disconnect handler drains
+    });
   } catch {
     // channel closed: the disconnect handler drains
   }
