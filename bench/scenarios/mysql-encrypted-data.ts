@@ -31,7 +31,8 @@ export function mysqlEncDatabase(ctx: BenchContext): string {
   return `${ctx.options.database}_mysqlenc`;
 }
 
-/** policy.yaml of the encrypted gateway: `name` randomized encryption, `phone` FPE (cn-mobile), in place. */
+/** policy.yaml of the encrypted gateway: `name` randomized encryption, `phone` FPE (cn-mobile), in place; every
+ * client (the bench's root) may read and write both in plaintext. */
 export function mysqlEncPolicy(db: string): string {
   const table = (t: string) =>
     [
@@ -40,7 +41,13 @@ export function mysqlEncPolicy(db: string): string {
       `      name: { protect: encrypt, key: ${MYSQL_ENC_KEY} }`,
       `      phone: { protect: fpe, format: cn-mobile, key: ${MYSQL_ENC_KEY} }`,
     ].join("\n");
-  return `version: 1\ntables:\n${table(TABLES.selectEnc)}\n${table(TABLES.insertEnc)}\n`;
+  const access = [
+    "access:",
+    "  - name: bench",
+    "    match: {}",
+    `    plaintext: [${db}.${TABLES.selectEnc}.*, ${db}.${TABLES.insertEnc}.*]`,
+  ].join("\n");
+  return `version: 1\ntables:\n${table(TABLES.selectEnc)}\n${table(TABLES.insertEnc)}\n${access}\n`;
 }
 
 /** Plaintext of row `id` (the server-side loader computes the same with CONCAT/LPAD). */
