@@ -37,8 +37,8 @@ export interface SysbenchTables {
   tableSize: number;
 }
 
-/** Connection and table options every sysbench OLTP command of a run shares. */
-export function sysbenchCommonArgs(conn: SysbenchConnection, tables: SysbenchTables): string[] {
+/** Connection and (for the OLTP scripts) table options every sysbench command of a run shares. */
+export function sysbenchCommonArgs(conn: SysbenchConnection, tables?: Partial<SysbenchTables>): string[] {
   const args = [
     "--db-driver=mysql",
     `--mysql-host=${conn.host}`,
@@ -46,9 +46,9 @@ export function sysbenchCommonArgs(conn: SysbenchConnection, tables: SysbenchTab
     `--mysql-user=${conn.user}`,
     `--mysql-db=${conn.database}`,
     "--mysql-ssl=off",
-    `--tables=${tables.tables}`,
-    `--table-size=${tables.tableSize}`,
   ];
+  if (tables?.tables !== undefined) args.push(`--tables=${tables.tables}`);
+  if (tables?.tableSize !== undefined) args.push(`--table-size=${tables.tableSize}`);
   if (conn.password) args.push(`--mysql-password=${conn.password}`);
   return args;
 }
@@ -64,8 +64,8 @@ export async function prepareSysbench(conn: SysbenchConnection, tables: Sysbench
   }
 }
 
-export interface SysbenchRunSpec extends SysbenchConnection, SysbenchTables {
-  /** A built-in OLTP script: oltp_point_select, oltp_read_only, oltp_read_write, … */
+export interface SysbenchRunSpec extends SysbenchConnection, Partial<SysbenchTables> {
+  /** A built-in OLTP script (oltp_point_select, oltp_read_only, …) or the path of a Lua script. */
   workload: string;
   threads: number;
   durationSec: number;

@@ -2,13 +2,14 @@
 // smgate's MySQL listener with the encryption policy (column `name` RND, column `phone` FPE cn-mobile).
 //   mysql-encrypted-select-1m: SELECT of 1,000,000 rows streamed by the mariadb client (--quick, rows counted and
 //     discarded) — bar: ≥ 150,000 rows/s through smgate;
-//   mysql-encrypted-insert-8c: --clients (8) mysql2 connections of prepared single-row INSERTs for --duration
-//     seconds — bar: ≥ 15,000 inserts/s through smgate.
+//   mysql-encrypted-insert-8c: --clients (8) sysbench threads of prepared single-row INSERTs (a Lua script) for
+//     --duration seconds — bar: ≥ 15,000 inserts/s through smgate.
 // Every measurement is checked: the rows read decrypt to the expected plaintext (spot check through the target),
 // and rows inserted through smgate are stored encrypted (checked directly on the server).
 import { mysqlQuery, mysqlServer } from "../drivers/mysql-client.js";
-import { runInsertLoad } from "../drivers/mysql-insert.js";
 import { mysqlStreamQuery } from "../drivers/mysql-stream.js";
+import { runSysbench } from "../drivers/sysbench.js";
+import { writeSysbenchInsertScript } from "../drivers/sysbench-insert.js";
 import type { BenchContext, Measurement, RssSummary, RunningTarget, Scenario } from "../registry.js";
 import { startRssSampler } from "../rss.js";
 import { SMGATE_MYSQL_ENC, skippedReason } from "../targets/mysql-smgate-encrypted.js";
@@ -157,17 +158,15 @@ export const mysqlEncryptedInsertScenario: Scenario = {
     const table = encrypted ? TABLES.insertEnc : TABLES.insertPlain;
     const server = { ...mysqlServer(ctx), database: mysqlEncDatabase(ctx) };
     await mysqlQuery(server, `TRUNCATE TABLE \`${table}\``);
-    const res = await runInsertLoad({
-      endpoint: endpointOf(ctx, target),
-      clients: ctx.options.clients,
+    const script = await ctx.once("sysbench-insert-script", () => writeSysbenchInsertScript(ctx.tmpDir));
+    const run = await runSysbench({
+      ...endpointOf(ctx, target),
+      workload: script,
+      threads: ctx.options.clients,
       durationSec: ctx.options.durationSec,
-      sql: `INSERT INTO \`${table}\` (id, name, phone, amount) VALUES (?, ?, ?, ?)`,
-      row: (id) => {
-        const p = plainRow(id);
-        return [id, p.name, p.phone, p.amount];
-      },
-      firstId: 1,
+      extraArgs: [`--table=${table}`],
     });
+    const res = { rows: run.summary.transactions, perSec: run.summary.tps, failed: run.summary.ignoredErrors };
     let stored: Record<string, unknown> = {};
     if (encrypted && res.rows > 0) {
       // what reached the server: every name an envelope, (practically) no phone left as its plaintext
@@ -187,17 +186,17 @@ export const mysqlEncryptedInsertScenario: Scenario = {
     return {
       target: target.name,
       throughput: { value: res.perSec, unit: "ops/s" },
-      latencyP99Ms: res.p99Ms,
+      latencyP99Ms: run.p99Ms,
+      latencyAvgMs: run.summary.latency.avgMs,
       completed: res.rows,
       failed: res.failed,
-      elapsedSec: res.elapsedSec,
+      elapsedSec: run.summary.totalTimeSec,
       details: {
         table,
-        client: `${ctx.options.clients} mysql2 connections, prepared INSERT (COM_STMT_EXECUTE), autocommit`,
+        client: `sysbench, ${ctx.options.clients} threads, one prepared INSERT (COM_STMT_EXECUTE) per event, autocommit`,
+        sysbench: `sysbench ${run.args.join(" ")}`.replace(ctx.tmpDir, "<tmp>"),
         engine: INSERT_ENGINE,
-        latencyP50Ms: res.p50Ms,
-        latencyP95Ms: res.p95Ms,
-        firstError: res.firstError,
+        latencyP95Ms: run.p95Ms,
         ...stored,
         ...(encrypted ? { bar: INSERT_BAR_PER_SEC, meetsBar: res.perSec >= INSERT_BAR_PER_SEC } : {}),
       },

@@ -12,6 +12,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DEFAULT_MYSQL, mysqlQuery } from "../../bench/drivers/mysql-client.js";
 import { runInsertLoad } from "../../bench/drivers/mysql-insert.js";
 import { mysqlStreamQuery } from "../../bench/drivers/mysql-stream.js";
+import { runSysbench } from "../../bench/drivers/sysbench.js";
+import { writeSysbenchInsertScript } from "../../bench/drivers/sysbench-insert.js";
 import {
   createKeystore,
   createMysqlEncTables,
@@ -109,5 +111,31 @@ describe("bench data through the MySQL encryption layer", () => {
       `SELECT name, phone FROM ${TABLES.insertEnc} WHERE id = 1`,
     );
     expect(back[0]).toEqual({ name: plainRow(1).name, phone: plainRow(1).phone });
+  });
+
+  it("the scenario's sysbench insert script (libmysqlclient prepared INSERTs) is stored encrypted", async () => {
+    await mysqlQuery({ ...SERVER, database: DB }, `TRUNCATE TABLE ${TABLES.insertEnc}`);
+    const script = await writeSysbenchInsertScript(dir);
+    const run = await runSysbench({
+      ...gwEp,
+      workload: script,
+      threads: 2,
+      durationSec: 2,
+      extraArgs: [`--table=${TABLES.insertEnc}`],
+    });
+    expect(run.summary.ignoredErrors).toBe(0);
+    expect(run.summary.transactions).toBeGreaterThan(0);
+    const [s] = await mysqlQuery<{ n: number; envelopes: number; clear: number }>(
+      { ...SERVER, database: DB },
+      `SELECT COUNT(*) AS n, SUM(name LIKE 'smg1:%') AS envelopes, SUM(phone = CONCAT('138', LPAD(id, 8, '0'))) AS clear FROM ${TABLES.insertEnc}`,
+    );
+    expect(Number(s.n)).toBe(run.summary.transactions);
+    expect(Number(s.envelopes)).toBe(run.summary.transactions);
+    expect(Number(s.clear)).toBeLessThanOrEqual(1);
+    const back = await mysqlQuery<{ name: string; phone: string }>(
+      gwEp,
+      `SELECT name, phone FROM ${TABLES.insertEnc} WHERE id = 2`,
+    );
+    expect(back[0]).toEqual({ name: plainRow(2).name, phone: plainRow(2).phone });
   });
 });
