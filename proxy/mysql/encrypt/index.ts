@@ -1,11 +1,7 @@
 // Field-level encryption for the MySQL/MariaDB gateway: builds the runtime (policy, key ring, the server's
 // catalog, the rewrite engine with the MySQL dialect) and the MysqlHooksFactory the listener installs.
 // `mysqlEncryptionFromConfig` (from-config.ts) is what `smgate start` calls.
-import type { AuditSink } from "../../../audit/writer.js";
-import type { KeyRing } from "../../../keystore/keyring.js";
-import type { PolicyHolder } from "../../../policy/holder.js";
-import type { Logger } from "../../log.js";
-import type { GatewayMetrics } from "../../metrics.js";
+import type { EncryptionLayer, EncryptionLayerOptions } from "../../encrypt/layer.js";
 import type { DialectAdapter } from "../../rewrite/dialect.js";
 import { MysqlAdapter } from "../../rewrite/mysql/adapter.js";
 import type { MysqlHooksFactory } from "../hooks.js";
@@ -17,24 +13,14 @@ export { type CatalogConnection, type CatalogQuery, CatalogSource, mysqlCatalogQ
 export { MysqlEncryptionRuntime } from "./runtime.js";
 export { MysqlEncryptionSession } from "./session-hooks.js";
 
-export interface MysqlEncryptionOptions {
-  policy: PolicyHolder;
-  keyRing: KeyRing;
+export interface MysqlEncryptionOptions extends EncryptionLayerOptions {
   /** runs the catalog query against the server (see mysqlCatalogQuery) */
   catalogQuery: CatalogQuery;
   /** the SQL dialect (default: the MySQL/MariaDB adapter of the rewrite engine) */
   adapter?: DialectAdapter;
-  metrics?: GatewayMetrics;
-  audit?: AuditSink;
-  logger?: Logger;
-  cacheSize?: number;
 }
 
-export interface MysqlEncryption {
-  hooks: MysqlHooksFactory;
-  runtime: MysqlEncryptionRuntime;
-  close(): void;
-}
+export type MysqlEncryption = EncryptionLayer<MysqlHooksFactory, MysqlEncryptionRuntime>;
 
 export async function createMysqlEncryption(opts: MysqlEncryptionOptions): Promise<MysqlEncryption> {
   let runtime: MysqlEncryptionRuntime | undefined;

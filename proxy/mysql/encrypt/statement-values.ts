@@ -2,6 +2,8 @@
 // (encrypted / FPE / blind index, rendered as MySQL literals: '…' for text, X'…' for raw bytes), computed
 // companion slots, and the canonical text form of each plaintext (the server's text form for its type, so a
 // MAC or a deterministic envelope matches what `smgate migrate` computed from stored values).
+
+import { statementLiteralReader } from "../../encrypt/literal-reader.js";
 import {
   computeSlots,
   type InputColumn,
@@ -11,7 +13,7 @@ import {
 } from "../../encrypt/value-transforms.js";
 import type { AnalysedStatement, RewriteEngine } from "../../rewrite/engine.js";
 import { applyRewrites } from "../../rewrite/splice.js";
-import type { SlotPlan, ValueSource, ValueTarget } from "../../rewrite/types.js";
+import type { SlotPlan, ValueTarget } from "../../rewrite/types.js";
 import type { MysqlCatalog } from "./catalog.js";
 import { plaintextTextForm, serverTextForm } from "./mysql-types.js";
 import { unsupported } from "./refusals.js";
@@ -47,18 +49,12 @@ export function unknownSource(column: string): never {
 
 /** Reads literal / NULL slot inputs of a statement's own text (parameters are not known here). */
 export function literalReader(engine: RewriteEngine, sql: string, a: AnalysedStatement, what: string) {
-  return (src: ValueSource): Value => {
-    switch (src.kind) {
-      case "literal":
-        return Buffer.from(engine.literalValue(sql, a, src.ordinal, src.negative === true), "utf8");
-      case "null":
-        return null;
-      case "param":
-        throw unsupported(`column "${what}": a parameter marker in a statement that is not prepared`);
-      default:
-        return unknownSource(what);
-    }
-  };
+  return statementLiteralReader(engine, sql, a, {
+    param: () => {
+      throw unsupported(`column "${what}": a parameter marker in a statement that is not prepared`);
+    },
+    unknown: () => unknownSource(what),
+  });
 }
 
 /** Transforms values for protected targets (canonical plaintext first); one codec call per column+transform. */

@@ -1,58 +1,32 @@
-// Builds the PostgreSQL encryption layer from smgate.yaml for `smgate start`: opens the keystore, loads the
-// policy (PolicyHolder.fromConfig), opens the audit log when configured, and connects the catalog loader to
-// the configured backend (user SMGATE_CATALOG_USER, default "postgres"; password SMGATE_CATALOG_PASSWORD).
-// Returns undefined when the policy protects nothing (the gateway then stays a transparent proxy).
-import { auditKeyFrom } from "../../../audit/chain.js";
-import { type AuditSink, AuditWriter } from "../../../audit/writer.js";
-import { openKeyStore } from "../../../keystore/open.js";
+// Builds the PostgreSQL encryption layer from smgate.yaml for `smgate start`: the shared layer inputs
+// (policy, keystore, audit log: encrypt/layer-config.ts) and the catalog loader connected to the configured
+// backend (user SMGATE_CATALOG_USER, default "postgres"; password SMGATE_CATALOG_PASSWORD). Returns undefined
+// when the policy protects nothing (the gateway then stays a transparent proxy).
 import type { SmgateConfig } from "../../../policy/config.js";
-import { PolicyHolder } from "../../../policy/holder.js";
-import type { Logger } from "../../log.js";
-import type { GatewayMetrics } from "../../metrics.js";
+import {
+  type ConfiguredLayer,
+  type LayerConfigOptions,
+  openLayerInputs,
+  withPolicyReload,
+} from "../../encrypt/layer-config.js";
 import { backendTarget } from "../../server.js";
 import { pgCatalogQuery } from "./catalog-source.js";
 import { createPgEncryption, type PgEncryption } from "./index.js";
 
-export interface ConfiguredPgEncryption extends PgEncryption {
-  policy: PolicyHolder;
-  /** Re-reads the policy file (SIGHUP); an invalid file keeps the old policy and is logged. */
-  reloadPolicy(): void;
-}
+export type ConfiguredPgEncryption = PgEncryption & ConfiguredLayer;
 
 export async function pgEncryptionFromConfig(
   config: SmgateConfig,
-  opts: {
-    logger: Logger;
-    metrics?: GatewayMetrics;
-    env?: NodeJS.ProcessEnv;
-    /** audit sink to use instead of opening config.audit.path (cluster workers forward to the primary) */
-    audit?: AuditSink;
-    /** policy to use instead of loading config.policy (cluster workers get the primary's validated text) */
-    policy?: PolicyHolder;
-  },
+  opts: LayerConfigOptions,
 ): Promise<ConfiguredPgEncryption | undefined> {
   if (!config.pg) return undefined;
-  const env = opts.env ?? process.env;
-  const policy = opts.policy ?? PolicyHolder.fromConfig(config);
-  if (policy.current().protectedTables().size === 0) {
-    opts.logger.info("policy protects no table: PostgreSQL listener runs without the encryption layer");
-    return undefined;
-  }
-  const keystore = await openKeyStore(config.keystore);
-  const ring = keystore.keyRing();
-  let writer: AuditWriter | undefined;
-  if (config.audit && !opts.audit) {
-    try {
-      writer = new AuditWriter(config.audit.path, auditKeyFrom(ring));
-    } catch (e) {
-      opts.logger.warn({ err: (e as Error).message }, "audit log not opened (no audit key in the keystore?)");
-    }
-  }
-  const audit: AuditSink | undefined = opts.audit ?? writer;
+  const inputs = await openLayerInputs(config, opts, "PostgreSQL");
+  if (!inputs) return undefined;
+  const { env } = inputs;
   const target = backendTarget(config.pg);
   const enc = await createPgEncryption({
-    policy,
-    keyRing: ring,
+    policy: inputs.policy,
+    keyRing: inputs.keyRing,
     catalogQuery: pgCatalogQuery({
       host: target.host,
       port: target.port,
@@ -62,27 +36,8 @@ export async function pgEncryptionFromConfig(
     }),
     preload: env.SMGATE_CATALOG_DATABASES?.split(",").filter(Boolean),
     metrics: opts.metrics,
-    audit,
+    audit: inputs.audit,
     logger: opts.logger,
   });
-  return {
-    ...enc,
-    policy,
-    reloadPolicy() {
-      const r = policy.reloadFromFile();
-      if (r.ok) {
-        opts.metrics?.policyReloads.inc({ result: "ok" });
-        audit?.record({ type: "policy_change", action: "reload", outcome: "ok", detail: r.digest });
-        opts.logger.info({ generation: r.generation }, "policy reloaded");
-      } else {
-        opts.metrics?.policyReloads.inc({ result: "rejected" });
-        audit?.record({ type: "policy_reload_failed", action: "reload", outcome: "failed" });
-        opts.logger.warn({ problems: r.problems.length }, "policy reload rejected; previous policy stays in force");
-      }
-    },
-    close() {
-      enc.close();
-      writer?.close();
-    },
-  };
+  return withPolicyReload(enc, inputs, opts);
 }

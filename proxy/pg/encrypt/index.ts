@@ -1,10 +1,6 @@
 // Field-level encryption for the PostgreSQL gateway: builds the runtime (policy, key ring, catalogs,
 // engines) and the HooksFactory the listener installs. `createPgEncryption` is what `smgate start` calls.
-import type { AuditSink } from "../../../audit/writer.js";
-import type { KeyRing } from "../../../keystore/keyring.js";
-import type { PolicyHolder } from "../../../policy/holder.js";
-import type { Logger } from "../../log.js";
-import type { GatewayMetrics } from "../../metrics.js";
+import type { EncryptionLayer, EncryptionLayerOptions } from "../../encrypt/layer.js";
 import type { HooksFactory } from "../hooks.js";
 import { type CatalogQuery, CatalogSource } from "./catalog-source.js";
 import { EncryptionRuntime } from "./runtime.js";
@@ -14,24 +10,14 @@ export { type CatalogConnection, type CatalogQuery, CatalogSource, pgCatalogQuer
 export { EncryptionRuntime } from "./runtime.js";
 export { EncryptionSession } from "./session-hooks.js";
 
-export interface PgEncryptionOptions {
-  policy: PolicyHolder;
-  keyRing: KeyRing;
+export interface PgEncryptionOptions extends EncryptionLayerOptions {
   /** runs the catalog query against a database (see pgCatalogQuery) */
   catalogQuery: CatalogQuery;
   /** databases whose catalog is loaded before the gateway accepts connections */
   preload?: string[];
-  metrics?: GatewayMetrics;
-  audit?: AuditSink;
-  logger?: Logger;
-  cacheSize?: number;
 }
 
-export interface PgEncryption {
-  hooks: HooksFactory;
-  runtime: EncryptionRuntime;
-  close(): void;
-}
+export type PgEncryption = EncryptionLayer<HooksFactory, EncryptionRuntime>;
 
 export async function createPgEncryption(opts: PgEncryptionOptions): Promise<PgEncryption> {
   let runtime: EncryptionRuntime | undefined;

@@ -3,6 +3,7 @@
 // Bind, ParameterDescription, RowDescription and DataRow time.
 
 import type { ColumnProtection as PolicyProtection } from "../../../policy/policy-types.js";
+import { statementLiteralReader } from "../../encrypt/literal-reader.js";
 import type { AnalysedStatement, RewriteEngine } from "../../rewrite/engine.js";
 import type { StatementPart, ValueSource } from "../../rewrite/types.js";
 import type { PgCatalog } from "./catalog.js";
@@ -43,19 +44,14 @@ function constantSlot(sources: ValueSource[]): boolean {
   return sources.every((s) => s.kind === "literal" || s.kind === "null");
 }
 
+/** Reads literal / NULL slot inputs of a simple query's own text (a parameter there is refused). */
 export function literalReader(engine: RewriteEngine, sql: string, a: AnalysedStatement, column: string) {
-  return (src: ValueSource): Value => {
-    switch (src.kind) {
-      case "literal":
-        return Buffer.from(engine.literalValue(sql, a, src.ordinal, src.negative === true), "utf8");
-      case "null":
-        return null;
-      case "param":
-        throw new EncryptRefusal(SQLSTATE_UNSUPPORTED, `column "${column}": parameter $${src.n} in a simple query`);
-      default:
-        return unknownSource(column);
-    }
-  };
+  return statementLiteralReader(engine, sql, a, {
+    param: (src) => {
+      throw new EncryptRefusal(SQLSTATE_UNSUPPORTED, `column "${column}": parameter $${src.n} in a simple query`);
+    },
+    unknown: () => unknownSource(column),
+  });
 }
 
 /** Encrypted literal texts (aligned with plan.literals) for the statement's own text. */
