@@ -18,11 +18,10 @@ import { parseHostPort } from "../server.js";
 import type { Fleet } from "./fleet.js";
 import { InProcessFleet } from "./in-process.js";
 import type { ListenerAddress } from "./messages.js";
-import { mysqlRefusesPolicy } from "./mysql-encryption-slot.js";
 import { readPolicy } from "./policy-source.js";
 import { ClusterFleet } from "./primary.js";
 import { PolicyReloader, type ReloadReport } from "./reload.js";
-import { startsPgEncryption } from "./servable.js";
+import { startsEncryption } from "./servable.js";
 
 export interface ControlPlaneOptions {
   config: SmgateConfig;
@@ -54,8 +53,6 @@ export async function startControlPlane(o: ControlPlaneOptions): Promise<Control
   const { config, configFile, logger, announce } = o;
   const read = readPolicy(config);
   if (!read.ok) throw new Error(`invalid policy: ${read.problems.length} problem(s)\n${read.problems.join("\n")}`);
-  const mysqlRefusal = mysqlRefusesPolicy(config, read.compiled, configFile);
-  if (mysqlRefusal) throw new Error(mysqlRefusal);
   const tls = config.admin ? adminTls(config, configFile) : undefined;
 
   let keystore: KeyStore | undefined;
@@ -93,7 +90,7 @@ export async function startControlPlane(o: ControlPlaneOptions): Promise<Control
     config,
     configFile,
     fleet,
-    pgEncryption: startsPgEncryption(config, read.compiled),
+    encryption: startsEncryption(read.compiled),
     current: read.policy,
     logger,
     metrics,

@@ -29,8 +29,8 @@ export class PolicyReloader {
       config: SmgateConfig;
       configFile: string;
       fleet: Fleet;
-      /** whether the workers run the PostgreSQL encryption layer */
-      pgEncryption: boolean;
+      /** whether the workers run the encryption layers (the first policy protected tables) */
+      encryption: boolean;
       current: PolicyText;
       logger: Logger;
       metrics: GatewayMetrics;
@@ -72,7 +72,7 @@ export class PolicyReloader {
     const { config, configFile, fleet, metrics, audit, logger } = this.o;
     const read = readPolicy(config);
     if (!read.ok) return this.refuse(actor, read.problems);
-    const why = policyNotServable(config, configFile, this.o.pgEncryption, read.compiled, read.policy.file);
+    const why = policyNotServable(config, this.o.encryption, read.compiled, read.policy.file);
     if (why) return this.refuse(actor, [why]);
     const r = await fleet.reload(read.policy);
     this.o.current = read.policy;

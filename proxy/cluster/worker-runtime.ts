@@ -7,10 +7,10 @@ import type { SmgateConfig } from "../../policy/config.js";
 import type { Logger } from "../log.js";
 import type { GatewayMetrics } from "../metrics.js";
 import { observeSessions } from "../metrics-hooks.js";
+import { mysqlEncryptionFromConfig } from "../mysql/encrypt/from-config.js";
 import { pgEncryptionFromConfig } from "../pg/encrypt/from-config.js";
 import { type Gateway, startGateway } from "../server.js";
 import type { ListenerAddress, PolicyText, WorkerReloadResult } from "./messages.js";
-import { mysqlHooksFromConfig, mysqlRefusesPolicy } from "./mysql-encryption-slot.js";
 import { applyPolicyText, holderFromText, problemsOf, signatureOf } from "./policy-source.js";
 import { policyNotServable } from "./servable.js";
 
@@ -38,16 +38,30 @@ export async function startWorkerRuntime(o: WorkerRuntimeOptions): Promise<Worke
   const { config, logger, metrics, audit } = o;
   const holder = holderFromText(o.policy, signatureOf(config));
   let digest = o.policy.digest;
-  const refusal = mysqlRefusesPolicy(config, holder.current(), o.configFile);
-  if (refusal) throw new Error(refusal);
   const enc = await pgEncryptionFromConfig(config, { logger, metrics, audit, policy: holder });
-  const mysqlHooks = await mysqlHooksFromConfig(config, { policy: holder, logger, metrics, audit });
+  let mysqlEnc: Awaited<ReturnType<typeof mysqlEncryptionFromConfig>>;
+  try {
+    mysqlEnc = await mysqlEncryptionFromConfig(config, { logger, metrics, audit, policy: holder });
+  } catch (e) {
+    enc?.close();
+    throw e;
+  }
+  const close = () => {
+    enc?.close();
+    mysqlEnc?.close();
+  };
   const pgHooks = o.observe || enc ? observeSessions(enc?.hooks, { metrics, audit }) : undefined;
   let gateway: Gateway;
   try {
-    gateway = await startGateway(config, { logger, metrics, pgHooks, mysqlHooks, workerIndex: o.slot });
+    gateway = await startGateway(config, {
+      logger,
+      metrics,
+      pgHooks,
+      mysqlHooks: mysqlEnc?.hooks,
+      workerIndex: o.slot,
+    });
   } catch (e) {
-    enc?.close();
+    close();
     throw e;
   }
   const listeners = gateway.listeners.map((l) => {
@@ -65,7 +79,7 @@ export async function startWorkerRuntime(o: WorkerRuntimeOptions): Promise<Worke
         return { ok: false, problems: problemsOf(e) };
       }
       // the primary checks this before broadcasting; repeated so a worker can never run a policy it cannot serve
-      const why = policyNotServable(config, o.configFile, enc !== undefined, next, p.file);
+      const why = policyNotServable(config, enc !== undefined || mysqlEnc !== undefined, next, p.file);
       if (why) return { ok: false, problems: [why] };
       const r = applyPolicyText(holder, p);
       if (!r.ok) return { ok: false, problems: r.problems };
@@ -74,7 +88,7 @@ export async function startWorkerRuntime(o: WorkerRuntimeOptions): Promise<Worke
     },
     async shutdown(deadlineMs) {
       await gateway.shutdown(deadlineMs);
-      enc?.close();
+      close();
     },
   };
 }
