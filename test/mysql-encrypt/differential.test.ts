@@ -6,6 +6,7 @@
 import { randomBytes } from "node:crypto";
 import type mysql from "mysql2/promise";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { prng } from "../encrypt-shared/seeded-prng.js";
 import { adminQuery, type EncryptedMysqlGateway, MARIADB, startEncryptedMysql } from "./encrypt-fixture.js";
 
 type Rows = mysql.RowDataPacket[];
@@ -63,18 +64,6 @@ access:
     match: {}
     deny: [select, insert, update, delete]
 `;
-
-/** mulberry32: a small seeded PRNG (the seed is printed so a failure can be replayed). */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const SEED = Number(process.env.SMG_DIFF_SEED ?? randomBytes(4).readUInt32BE(0));
 const rand = prng(SEED);

@@ -1,21 +1,16 @@
 // Test helper for the MySQL encryption layer end to end: a fresh database on the real MariaDB 10.11 (prefix
-// smg_myenc_), a keystore with the policy's keys, a PolicyHolder, and smgate's MySQL gateway with the
-// encryption hooks in front — logging into an in-memory buffer (so tests can grep it) and counting into its
-// own metrics registry. Also direct connections to read what is stored.
+// smg_myenc_), the shared test layer inputs (keystore with the policy's keys, PolicyHolder, in-memory logs,
+// own metrics registry, audit events: encrypt-shared/layer-inputs.ts), and smgate's MySQL gateway with the
+// encryption hooks in front. Also direct connections to read what is stored.
 import { randomBytes } from "node:crypto";
-import { mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { Writable } from "node:stream";
 import mysql from "mysql2/promise";
-import { pino } from "pino";
 import type { AuditEvent } from "../../audit/record.js";
 import type { KeyStore } from "../../keystore/keystore.js";
-import { initKeyStore } from "../../keystore/open.js";
-import { compilePolicyText, PolicyHolder } from "../../policy/holder.js";
-import { GatewayMetrics } from "../../proxy/metrics.js";
+import type { PolicyHolder } from "../../policy/holder.js";
+import type { GatewayMetrics } from "../../proxy/metrics.js";
 import { createMysqlEncryption, type MysqlEncryption, mysqlCatalogQuery } from "../../proxy/mysql/encrypt/index.js";
 import { type MysqlGateway, startMysqlGateway } from "../../proxy/mysql/index.js";
+import { openTestLayerInputs } from "../encrypt-shared/layer-inputs.js";
 
 export const MARIADB = { host: "127.0.0.1", port: 3306, user: "root", password: "" };
 
@@ -69,33 +64,19 @@ export async function startEncryptedMysql(opts: {
     await ensureUser(u);
     await adminQuery(`GRANT ALL ON \`${db}\`.* TO '${u}'@'%'; GRANT ALL ON \`${db}\`.* TO '${u}'@'localhost'`);
   }
-  const dir = mkdtempSync(join(tmpdir(), "smg-myenc-"));
-  const env = { SMG_MYENC_MASTER: randomBytes(16).toString("hex") };
-  const keystore = await initKeyStore(
-    { provider: "env", path: join(dir, "ks.json"), master_key_env: "SMG_MYENC_MASTER" },
-    { env },
-  );
-  for (const k of opts.keys) keystore.createKey(k);
-  const compiled = compilePolicyText(opts.policyYaml.replaceAll("$DB", db), "policy.yaml");
-  if (!compiled.ok) throw new Error(`test policy invalid: ${JSON.stringify(compiled.problems)}`);
-  const policy = new PolicyHolder(compiled.policy);
-  const logs: string[] = [];
-  const sink = new Writable({
-    write(chunk, _enc, cb) {
-      logs.push(String(chunk));
-      cb();
-    },
+  const { keystore, policy, logger, logs, metrics, audit, auditSink } = await openTestLayerInputs({
+    tmpPrefix: "smg-myenc-",
+    masterKeyEnv: "SMG_MYENC_MASTER",
+    keys: opts.keys,
+    policyYaml: opts.policyYaml.replaceAll("$DB", db),
   });
-  const logger = pino({ level: "debug" }, sink);
-  const metrics = new GatewayMetrics({ defaultMetrics: false });
-  const audit: AuditEvent[] = [];
   const enc = await createMysqlEncryption({
     policy,
     keyRing: keystore.keyRing(),
     catalogQuery: mysqlCatalogQuery(MARIADB),
     metrics,
     logger,
-    audit: { record: (ev) => void audit.push(ev) },
+    audit: auditSink,
   });
   const gateway = await startMysqlGateway({
     listen: "127.0.0.1:0",

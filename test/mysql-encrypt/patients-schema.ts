@@ -3,6 +3,8 @@
 // VARBINARY(16) companions), a visits table sharing the DET key of phone, and the subjects: root + app "his"
 // (plaintext), user smgmy_analyst (masks, name in plaintext, diagnosis denied), app "report" (stored
 // ciphertext, select only), everyone else denied.
+import { REPORTING_AND_DEFAULT_RULES } from "../encrypt-shared/patients-common.js";
+
 export const PATIENTS_SQL = `
 CREATE TABLE patients (
   id INT PRIMARY KEY,
@@ -53,13 +55,6 @@ access:
     mask: { $DB.patients.id_card: "keep:3,4", $DB.patients.phone: "keep:3,4" }
     plaintext: [$DB.patients.name, $DB.patients.birth]
     deny_columns: [$DB.patients.diagnosis]
-  - name: reporting
-    match: { apps: [report] }
-    allow: [select]
-  - name: default
-    match: {}
-    deny: [select, insert, update, delete]
-`;
+${REPORTING_AND_DEFAULT_RULES}`;
 
-/** Valid resident IDs (GB 11643 check digit). */
-export const IDS = ["110101199003074514", "11010519491231002X", "440524188001010014"];
+export { IDS } from "../encrypt-shared/patients-common.js";

@@ -6,6 +6,7 @@
 // ciphertext / FPE / MAC as configured.
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { prng } from "../encrypt-shared/seeded-prng.js";
 import { adminQuery, type EncryptedGateway, PG, startEncryptedGateway, withClient } from "./encrypt-fixture.js";
 
 const ENC_SQL = `CREATE TABLE d (
@@ -44,18 +45,6 @@ access:
     match: { apps: [diff] }
     plaintext: ["public.d.*"]
 `;
-
-/** mulberry32: a small seeded PRNG so a failing run can be replayed (seed printed on failure). */
-function prng(seed: number) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 type Col = "c_text" | "c_varchar" | "c_char" | "c_numeric" | "c_int" | "c_date" | "c_ts" | "c_bytea" | "c_mac";
 const COLS: Col[] = ["c_text", "c_varchar", "c_char", "c_numeric", "c_int", "c_date", "c_ts", "c_bytea", "c_mac"];

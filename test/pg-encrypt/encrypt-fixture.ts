@@ -1,21 +1,16 @@
 // Test helper for the encryption layer end to end: a fresh database on the real PostgreSQL 15 (prefix
-// smg_pgenc_), a keystore with the policy's keys, a PolicyHolder, and the gateway with the encryption hooks
-// in front — logging into an in-memory buffer (so tests can grep it) and counting into its own metrics
-// registry. Also a direct client to read what is stored.
+// smg_pgenc_), the shared test layer inputs (keystore with the policy's keys, PolicyHolder, in-memory logs,
+// own metrics registry, audit events: encrypt-shared/layer-inputs.ts), and the gateway with the encryption
+// hooks in front. Also a direct client to read what is stored.
 import { randomBytes } from "node:crypto";
-import { mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { Writable } from "node:stream";
 import pg from "pg";
-import { pino } from "pino";
 import type { AuditEvent } from "../../audit/record.js";
 import type { KeyStore } from "../../keystore/keystore.js";
-import { initKeyStore } from "../../keystore/open.js";
-import { compilePolicyText, PolicyHolder } from "../../policy/holder.js";
-import { GatewayMetrics } from "../../proxy/metrics.js";
+import type { PolicyHolder } from "../../policy/holder.js";
+import type { GatewayMetrics } from "../../proxy/metrics.js";
 import { createPgEncryption, type PgEncryption, pgCatalogQuery } from "../../proxy/pg/encrypt/index.js";
 import { type Gateway, startGateway } from "../../proxy/server.js";
+import { openTestLayerInputs } from "../encrypt-shared/layer-inputs.js";
 
 export const PG = { host: "127.0.0.1", port: 5432, user: "postgres" };
 
@@ -64,26 +59,12 @@ export async function startEncryptedGateway(opts: {
   const db = `smg_pgenc_${opts.tag}_${randomBytes(4).toString("hex")}`;
   await adminQuery(`CREATE DATABASE ${db}`);
   await adminQuery(opts.schemaSql, db);
-  const dir = mkdtempSync(join(tmpdir(), "smg-pgenc-"));
-  const env = { SMG_PGENC_MASTER: randomBytes(16).toString("hex") };
-  const keystore = await initKeyStore(
-    { provider: "env", path: join(dir, "ks.json"), master_key_env: "SMG_PGENC_MASTER" },
-    { env },
-  );
-  for (const k of opts.keys) keystore.createKey(k);
-  const compiled = compilePolicyText(opts.policyYaml, "policy.yaml");
-  if (!compiled.ok) throw new Error(`test policy invalid: ${JSON.stringify(compiled.problems)}`);
-  const policy = new PolicyHolder(compiled.policy);
-  const logs: string[] = [];
-  const sink = new Writable({
-    write(chunk, _enc, cb) {
-      logs.push(String(chunk));
-      cb();
-    },
+  const { keystore, policy, logger, logs, metrics, audit, auditSink } = await openTestLayerInputs({
+    tmpPrefix: "smg-pgenc-",
+    masterKeyEnv: "SMG_PGENC_MASTER",
+    keys: opts.keys,
+    policyYaml: opts.policyYaml,
   });
-  const logger = pino({ level: "debug" }, sink);
-  const metrics = new GatewayMetrics({ defaultMetrics: false });
-  const audit: AuditEvent[] = [];
   const enc = await createPgEncryption({
     policy,
     keyRing: keystore.keyRing(),
@@ -91,7 +72,7 @@ export async function startEncryptedGateway(opts: {
     preload: [db],
     metrics,
     logger,
-    audit: { record: (ev) => void audit.push(ev) },
+    audit: auditSink,
   });
   const gateway = await startGateway(
     {

@@ -1,6 +1,8 @@
 // The patients schema and policy the end-to-end encryption tests share (SPEC §6 example plus a DET date and
 // a randomized bytea column), and the subjects: postgres+app "his" (plaintext), role smgenc_analyst (masks),
 // app "report" (stored ciphertext), everyone else denied.
+import { REPORTING_AND_DEFAULT_RULES } from "../encrypt-shared/patients-common.js";
+
 export const PATIENTS_SQL = `
 CREATE TABLE patients (
   id integer PRIMARY KEY,
@@ -43,13 +45,6 @@ access:
     mask: { public.patients.id_card: "keep:3,4", public.patients.phone: "keep:3,4" }
     plaintext: [public.patients.name]
     deny_columns: [public.patients.diagnosis]
-  - name: reporting
-    match: { apps: [report] }
-    allow: [select]
-  - name: default
-    match: {}
-    deny: [select, insert, update, delete]
-`;
+${REPORTING_AND_DEFAULT_RULES}`;
 
-/** Valid resident IDs (GB 11643 check digit) and other sample values. */
-export const IDS = ["110101199003074514", "11010519491231002X", "440524188001010014"];
+export { IDS } from "../encrypt-shared/patients-common.js";
