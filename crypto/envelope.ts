@@ -26,9 +26,29 @@ export interface RndOptions {
 let ivScratch = Buffer.allocUnsafe(16 * 1024);
 const tagScratch = Buffer.allocUnsafe(16);
 
+// Small batches (a single-row INSERT encrypts one value per column) take their IVs from a pool filled by one
+// randomFillSync call per 256 IVs: a call costs microseconds, far more than the encryption of one field.
+// Every pool byte is handed out once; the pool is refilled (never reused) when exhausted, and discarded if
+// the process id changed (a forked copy must not hand out the parent's bytes).
+const IV_POOL_BYTES = 4096;
+const ivPool = Buffer.allocUnsafe(IV_POOL_BYTES);
+let ivPoolPos = IV_POOL_BYTES;
+let ivPoolPid = -1;
+
 function randomIvs(n: number): Buffer {
-  if (ivScratch.length < n * 16) ivScratch = Buffer.allocUnsafe(n * 16 * 2);
-  return randomFillSync(ivScratch, 0, n * 16);
+  const bytes = n * 16;
+  if (bytes <= IV_POOL_BYTES / 4) {
+    if (ivPoolPos + bytes > IV_POOL_BYTES || ivPoolPid !== process.pid) {
+      randomFillSync(ivPool);
+      ivPoolPos = 0;
+      ivPoolPid = process.pid;
+    }
+    const ivs = ivPool.subarray(ivPoolPos, ivPoolPos + bytes);
+    ivPoolPos += bytes;
+    return ivs;
+  }
+  if (ivScratch.length < bytes) ivScratch = Buffer.allocUnsafe(bytes * 2);
+  return randomFillSync(ivScratch, 0, bytes);
 }
 
 function checkBatch(key: DataKey, ad: Buffer, pts: Buffer[]): void {
