@@ -21,3 +21,15 @@ export interface EncryptionLayer<Hooks, Runtime> {
   runtime: Runtime;
   close(): void;
 }
+
+/** The shared options out of a dialect's options (the dialect-only ones stay with the dialect). */
+export function sharedLayerOptions(o: EncryptionLayerOptions): EncryptionLayerOptions {
+  return {
+    policy: o.policy,
+    keyRing: o.keyRing,
+    metrics: o.metrics,
+    audit: o.audit,
+    logger: o.logger,
+    cacheSize: o.cacheSize,
+  };
+}

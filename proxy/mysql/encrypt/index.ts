@@ -1,7 +1,7 @@
 // Field-level encryption for the MySQL/MariaDB gateway: builds the runtime (policy, key ring, the server's
 // catalog, the rewrite engine with the MySQL dialect) and the MysqlHooksFactory the listener installs.
 // `mysqlEncryptionFromConfig` (from-config.ts) is what `smgate start` calls.
-import type { EncryptionLayer, EncryptionLayerOptions } from "../../encrypt/layer.js";
+import { type EncryptionLayer, type EncryptionLayerOptions, sharedLayerOptions } from "../../encrypt/layer.js";
 import type { DialectAdapter } from "../../rewrite/dialect.js";
 import { MysqlAdapter } from "../../rewrite/mysql/adapter.js";
 import type { MysqlHooksFactory } from "../hooks.js";
@@ -33,14 +33,9 @@ export async function createMysqlEncryption(opts: MysqlEncryptionOptions): Promi
     (message) => opts.logger?.warn({ err: message }, "mysql encryption layer: catalog load failed"),
   );
   runtime = new MysqlEncryptionRuntime({
+    ...sharedLayerOptions(opts),
     adapter: opts.adapter ?? new MysqlAdapter(),
-    policy: opts.policy,
-    keyRing: opts.keyRing,
     catalogs,
-    metrics: opts.metrics,
-    audit: opts.audit,
-    logger: opts.logger,
-    cacheSize: opts.cacheSize,
   });
   await runtime.adapter.init();
   await catalogs.ensure();

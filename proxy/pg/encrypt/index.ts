@@ -1,6 +1,6 @@
 // Field-level encryption for the PostgreSQL gateway: builds the runtime (policy, key ring, catalogs,
 // engines) and the HooksFactory the listener installs. `createPgEncryption` is what `smgate start` calls.
-import type { EncryptionLayer, EncryptionLayerOptions } from "../../encrypt/layer.js";
+import { type EncryptionLayer, type EncryptionLayerOptions, sharedLayerOptions } from "../../encrypt/layer.js";
 import type { HooksFactory } from "../hooks.js";
 import { type CatalogQuery, CatalogSource } from "./catalog-source.js";
 import { EncryptionRuntime } from "./runtime.js";
@@ -29,15 +29,7 @@ export async function createPgEncryption(opts: PgEncryptionOptions): Promise<PgE
     },
     (db, message) => opts.logger?.warn({ database: db, err: message }, "encryption layer: catalog load failed"),
   );
-  runtime = new EncryptionRuntime({
-    policy: opts.policy,
-    keyRing: opts.keyRing,
-    catalogs,
-    metrics: opts.metrics,
-    audit: opts.audit,
-    logger: opts.logger,
-    cacheSize: opts.cacheSize,
-  });
+  runtime = new EncryptionRuntime({ ...sharedLayerOptions(opts), catalogs });
   await runtime.adapter.init();
   await Promise.all((opts.preload ?? []).map((db) => catalogs.ensure(db)));
   const rt = runtime;
