@@ -7,57 +7,9 @@ import type { AuditSink } from "../audit/writer.js";
 import type { GatewayMetrics, StatementOutcome } from "./metrics.js";
 import { type HooksFactory, isRefusal, type Refusal, type SessionHooks } from "./pg/hooks.js";
 import type { SessionContext } from "./pg/session-context.js";
+import { statementKind } from "./statement-kind.js";
 
-/** Statement kinds used as label values: a fixed set, so a label can never carry text from the statement. */
-const KINDS = new Set([
-  "select",
-  "insert",
-  "update",
-  "delete",
-  "merge",
-  "copy",
-  "with",
-  "values",
-  "begin",
-  "start",
-  "commit",
-  "end",
-  "rollback",
-  "savepoint",
-  "release",
-  "set",
-  "show",
-  "reset",
-  "create",
-  "alter",
-  "drop",
-  "truncate",
-  "grant",
-  "revoke",
-  "prepare",
-  "execute",
-  "deallocate",
-  "discard",
-  "explain",
-  "analyze",
-  "vacuum",
-  "lock",
-  "listen",
-  "notify",
-  "declare",
-  "fetch",
-  "close",
-  "call",
-  "do",
-]);
-
-/** The statement's leading keyword if it is a known kind, else "other" (comments and blanks skipped). */
-export function statementKind(sql: string): string {
-  const m = /^(?:\s+|--[^\n]*\n?|\/\*[\s\S]*?\*\/|\()*([A-Za-z]+)/.exec(sql);
-  const w = m?.[1]?.toLowerCase();
-  if (w === undefined) return sql.trim() === "" ? "empty" : "other";
-  return KINDS.has(w) ? w : "other";
-}
+export { statementKind };
 
 function outcomeOf(r: unknown): StatementOutcome | undefined {
   if (!isRefusal(r)) return undefined;

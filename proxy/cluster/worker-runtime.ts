@@ -7,6 +7,7 @@ import type { SmgateConfig } from "../../policy/config.js";
 import type { Logger } from "../log.js";
 import type { GatewayMetrics } from "../metrics.js";
 import { observeSessions } from "../metrics-hooks.js";
+import { observeMysqlSessions } from "../metrics-hooks-mysql.js";
 import { mysqlEncryptionFromConfig } from "../mysql/encrypt/from-config.js";
 import { pgEncryptionFromConfig } from "../pg/encrypt/from-config.js";
 import { type Gateway, startGateway } from "../server.js";
@@ -51,13 +52,14 @@ export async function startWorkerRuntime(o: WorkerRuntimeOptions): Promise<Worke
     mysqlEnc?.close();
   };
   const pgHooks = o.observe || enc ? observeSessions(enc?.hooks, { metrics, audit }) : undefined;
+  const mysqlHooks = o.observe || mysqlEnc ? observeMysqlSessions(mysqlEnc?.hooks, { metrics, audit }) : undefined;
   let gateway: Gateway;
   try {
     gateway = await startGateway(config, {
       logger,
       metrics,
       pgHooks,
-      mysqlHooks: mysqlEnc?.hooks,
+      mysqlHooks,
       workerIndex: o.slot,
     });
   } catch (e) {

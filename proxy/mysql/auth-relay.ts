@@ -14,8 +14,8 @@ export interface AuthIo {
   toServer(payload: Buffer, seq: number): void;
   /** End the connection with an ERR packet to the client. */
   fail(spec: ErrSpec, message: string, seq: number): void;
-  /** Authentication finished with OK (already forwarded) or ERR (already forwarded). */
-  done(ok: boolean, plugin: string): void;
+  /** Authentication finished with OK (already forwarded) or ERR (already forwarded; `errno` is its code). */
+  done(ok: boolean, plugin: string, errno?: number): void;
 }
 
 /** Plugins whose client response is (or may be) the cleartext password. */
@@ -79,7 +79,7 @@ export class AuthRelay {
     }
     if (head === 0xff) {
       this.io.toClient(payload, clientSeq);
-      this.io.done(false, this.plugin);
+      this.io.done(false, this.plugin, payload.length >= 3 ? payload.readUInt16LE(1) : 0);
       return;
     }
     if (head === 0xfe) {

@@ -341,13 +341,24 @@ export class MysqlConnection implements SessionCore {
       toServer: (payload: Buffer, seq: number) => this.writeServer(framePacket(payload, seq).bytes),
       fail: (spec: ErrSpec, message: string, seq: number) => {
         this.log.warn({ conn: this.ctx.connectionId, code: spec.code }, "authentication refused by smgate");
+        const initial = this.phase !== "command"; // not a COM_CHANGE_USER
         this.fatal(spec, message, seq);
+        if (initial) this.sessionRefused(spec.code);
       },
-      done: (ok: boolean, plugin: string) => this.authDone(ok, plugin),
+      done: (ok: boolean, plugin: string, errno?: number) => this.authDone(ok, plugin, errno),
     };
   }
 
-  private authDone(ok: boolean, plugin: string): void {
+  /** Initial authentication failed: tell the hooks factory's observer (never lets it break the connection). */
+  private sessionRefused(errno: number): void {
+    try {
+      this.settings.hooksFactory?.onSessionRefused?.(this.ctx, errno);
+    } catch {
+      // observers must not break teardown
+    }
+  }
+
+  private authDone(ok: boolean, plugin: string, errno = 0): void {
     this.auth = undefined;
     this.ctx.authPlugin = plugin;
     if (this.phase === "command") {
@@ -358,6 +369,7 @@ export class MysqlConnection implements SessionCore {
     }
     if (!ok) {
       this.log.info({ conn: this.ctx.connectionId, user: this.ctx.user }, "authentication failed");
+      this.sessionRefused(errno);
       return; // the server closes the connection after its ERR
     }
     this.phase = "command";

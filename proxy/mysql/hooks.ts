@@ -81,8 +81,14 @@ export interface MysqlSessionHooks {
   onSessionEnd?(ctx: MysqlSessionContext): void;
 }
 
-/** Creates the hooks of one session once it is authenticated (user, app, database and attributes known). */
-export type MysqlHooksFactory = (ctx: MysqlSessionContext) => MysqlSessionHooks | undefined;
+/**
+ * Creates the hooks of one session once it is authenticated (user, app, database and attributes known).
+ * `onSessionRefused`, when present, is told of a connection whose initial authentication failed (the server's
+ * ERR, or smgate's own refusal, already sent to the client); no session hooks are created for it.
+ */
+export type MysqlHooksFactory = ((ctx: MysqlSessionContext) => MysqlSessionHooks | undefined) & {
+  onSessionRefused?(ctx: MysqlSessionContext, errno: number): void;
+};
 
 export function isRefusal(v: unknown): v is Refusal {
   return typeof v === "object" && v !== null && "error" in v;
