@@ -3,12 +3,14 @@
 // row keys the rewrite added), integrity MACs to verify. Protection is found from the column definition's
 // schema / org_table / org_name, and from the statement's analysis when the definition names no table.
 // Built once per resultset; applied per row batch with one codec call per protected column per batch.
+
 import { encodeRowKey } from "../../../crypto/integrity-mac.js";
 import type { SubjectAccess } from "../../../policy/compile.js";
 import { applyMaskBatch, type MaskSpec } from "../../../policy/masks.js";
 import type { ColumnProtection as PolicyProtection } from "../../../policy/policy-types.js";
 import type { ColumnCodec } from "../../codec/column-codec.js";
 import type { StoredForm } from "../../codec/stored-form.js";
+import { reportMacBatch } from "../../encrypt/security-events.js";
 import type { MacCheck, ResultColumn } from "../../rewrite/types.js";
 import type { ColumnDefinition } from "../column-definition.js";
 import { ColType } from "../constants.js";
@@ -163,20 +165,8 @@ export function applyRowTransform(rt: MysqlEncryptionRuntime, t: RowTransform, r
       const rowKeys = new Array<Buffer>(n);
       for (let r = 0; r < n; r++) rowKeys[r] = encodeRowKey(keys.map((k) => k[r]));
       const ok = m.codec.verifyMac(rowKeys, values, macs, m.form);
-      const bad = ok.reduce((a, v) => a + (v ? 0 : 1), 0);
-      rt.metrics?.fields.inc({ column: m.ad, action: "mac_verified" }, n - bad);
-      if (bad > 0) {
-        rt.metrics?.integrityFailures.inc({ column: m.ad }, bad);
-        rt.audit?.record({
-          type: "integrity_failure",
-          target: m.ad,
-          action: "select",
-          outcome: m.flag ? "ok" : "failed",
-          detail: `${bad} row(s) with a MAC mismatch (${m.flag ? "flagged" : "refused"})`,
-        });
-        rt.logger?.warn({ column: m.ad, rows: bad, flagged: m.flag }, "integrity MAC mismatch");
-        if (!m.flag) return refusal(ER_INTEGRITY, `smgate: integrity check failed for column ${m.ad} (MAC mismatch)`);
-      }
+      if (reportMacBatch(rt, m.ad, m.flag, ok) > 0 && !m.flag)
+        return refusal(ER_INTEGRITY, `smgate: integrity check failed for column ${m.ad} (MAC mismatch)`);
     }
     for (const s of t.steps) {
       const values = column(s.index);

@@ -3,8 +3,10 @@
 // database), encrypts literals and COM_STMT_EXECUTE parameters bound for protected columns, adds companion
 // values, shows plaintext types in column definitions, hides companion columns, and decrypts / masks /
 // verifies result rows in batches. Anything that cannot be analysed on a protected table is refused.
+
 import type { SubjectAccess } from "../../../policy/compile.js";
 import { checkAccess } from "../../encrypt/access-check.js";
+import { reportDenial } from "../../encrypt/security-events.js";
 import type { AnalysedStatement } from "../../rewrite/engine.js";
 import type { StatementPart, StatementPlan } from "../../rewrite/types.js";
 import type { ColumnDefinition } from "../column-definition.js";
@@ -107,18 +109,7 @@ export class MysqlEncryptionSession implements MysqlSessionHooks {
       this.checked.set(p, this.accessGeneration);
       return undefined;
     }
-    const target = d.column ? `${d.table}.${d.column}` : d.table;
-    this.rt.metrics?.denials.inc({ table: d.table, operation: d.op });
-    this.rt.audit?.record({
-      type: "denial",
-      actor: ctx.user,
-      app: ctx.app,
-      address: ctx.clientAddress,
-      target,
-      action: d.op,
-      outcome: "denied",
-      detail: d.column ? "1143" : "1142",
-    });
+    reportDenial(this.rt, { user: ctx.user, app: ctx.app, address: ctx.clientAddress }, d, d.column ? "1143" : "1142");
     return denialRefusal(d.op, ctx.user, d.table, d.column);
   }
 

@@ -2,12 +2,14 @@
 // the policy type shown, mask, stored ciphertext, or deny), hidden columns to strip (MAC companions and row
 // keys the rewrite added), integrity MACs to verify. Built once per RowDescription / portal; applied per
 // DataRow batch with one codec call per protected column per batch (never per row).
+
 import { encodeRowKey } from "../../../crypto/integrity-mac.js";
 import type { SubjectAccess } from "../../../policy/compile.js";
 import { applyMaskBatch, type MaskSpec } from "../../../policy/masks.js";
 import type { ColumnProtection as PolicyProtection } from "../../../policy/policy-types.js";
 import type { ColumnCodec } from "../../codec/column-codec.js";
 import type { StoredForm } from "../../codec/stored-form.js";
+import { reportMacBatch } from "../../encrypt/security-events.js";
 import type { MacCheck, ResultColumn } from "../../rewrite/types.js";
 import { decodeDataRow, type FieldDescription } from "../backend-messages.js";
 import type { Refusal } from "../hooks.js";
@@ -213,21 +215,8 @@ export function applyRowTransform(rt: EncryptionRuntime, t: RowTransform, rows: 
       const rowKeys = new Array<Buffer>(n);
       for (let r = 0; r < n; r++) rowKeys[r] = encodeRowKey(m.rowKeyIndexes.map((k) => table[r][k]));
       const ok = m.codec.verifyMac(rowKeys, values, macs, m.form);
-      const bad = ok.reduce((a, v) => a + (v ? 0 : 1), 0);
-      rt.metrics?.fields.inc({ column: m.ad, action: "mac_verified" }, n - bad);
-      if (bad > 0) {
-        rt.metrics?.integrityFailures.inc({ column: m.ad }, bad);
-        rt.audit?.record({
-          type: "integrity_failure",
-          target: m.ad,
-          action: "select",
-          outcome: m.flag ? "ok" : "failed",
-          detail: `${bad} row(s) with a MAC mismatch (${m.flag ? "flagged" : "refused"})`,
-        });
-        rt.logger?.warn({ column: m.ad, rows: bad, flagged: m.flag }, "integrity MAC mismatch");
-        if (!m.flag)
-          return refusal(SQLSTATE_INTEGRITY, `smgate: integrity check failed for column ${m.ad} (MAC mismatch)`);
-      }
+      if (reportMacBatch(rt, m.ad, m.flag, ok) > 0 && !m.flag)
+        return refusal(SQLSTATE_INTEGRITY, `smgate: integrity check failed for column ${m.ad} (MAC mismatch)`);
     }
     for (const s of t.steps) {
       let values = column(s.index);

@@ -2,7 +2,9 @@
 // cache), enforces the policy for the session's subject (startup user, application_name, client address,
 // database), encrypts literals and parameters bound for protected columns, adds companion values, shows
 // plaintext types, and decrypts / masks / verifies result rows in batches.
+
 import type { SubjectAccess } from "../../../policy/compile.js";
+import { reportDenial } from "../../encrypt/security-events.js";
 import type { AnalysedStatement } from "../../rewrite/engine.js";
 import type { ResultColumn, StatementPart, StatementPlan } from "../../rewrite/types.js";
 import type { FieldDescription } from "../backend-messages.js";
@@ -132,18 +134,12 @@ export class EncryptionSession implements SessionHooks {
       this.checked.set(p, this.accessGeneration);
       return undefined;
     }
-    const target = d.column ? `${d.table}.${d.column}` : d.table;
-    this.rt.metrics?.denials.inc({ table: d.table, operation: d.op });
-    this.rt.audit?.record({
-      type: "denial",
-      actor: ctx.user,
-      app: ctx.applicationName,
-      address: ctx.clientAddress,
-      target,
-      action: d.op,
-      outcome: "denied",
-      detail: SQLSTATE_DENIED,
-    });
+    const target = reportDenial(
+      this.rt,
+      { user: ctx.user, app: ctx.applicationName, address: ctx.clientAddress },
+      d,
+      SQLSTATE_DENIED,
+    );
     return refusal(
       SQLSTATE_DENIED,
       `permission denied by smgate policy: ${d.op} on ${d.column ? "column" : "table"} ${target}`,
