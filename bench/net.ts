@@ -36,11 +36,12 @@ export async function pgQuery<R extends Record<string, unknown>>(ep: PgEndpoint,
 }
 
 /**
- * Polls `select 1` until it succeeds or `timeoutMs` passes. `alive` lets the caller stop early when the
- * process behind the endpoint has already exited (its error is then reported instead of a timeout).
+ * Runs `probe` until it succeeds or `timeoutMs` passes. `alive` lets the caller stop early when the process
+ * behind the endpoint has already exited (its error is then reported instead of a timeout).
  */
-export async function waitForPostgres(
-  ep: PgEndpoint,
+export async function pollUntilAnswered(
+  what: string,
+  probe: () => Promise<unknown>,
   timeoutMs: number,
   alive: () => string | undefined = () => undefined,
 ): Promise<void> {
@@ -50,12 +51,21 @@ export async function waitForPostgres(
     const dead = alive();
     if (dead !== undefined) throw new Error(dead);
     try {
-      await pgQuery(ep, "select 1");
+      await probe();
       return;
     } catch (err) {
       lastError = err instanceof Error ? err.message : String(err);
     }
     await new Promise((r) => setTimeout(r, 150));
   }
-  throw new Error(`bench: ${ep.host}:${ep.port} did not answer within ${timeoutMs} ms (last error: ${lastError})`);
+  throw new Error(`bench: ${what} did not answer within ${timeoutMs} ms (last error: ${lastError})`);
+}
+
+/** Polls `select 1` on a PostgreSQL endpoint until it answers (see pollUntilAnswered). */
+export async function waitForPostgres(
+  ep: PgEndpoint,
+  timeoutMs: number,
+  alive: () => string | undefined = () => undefined,
+): Promise<void> {
+  await pollUntilAnswered(`${ep.host}:${ep.port}`, () => pgQuery(ep, "select 1"), timeoutMs, alive);
 }

@@ -1,6 +1,7 @@
 // MySQL helpers of the benchmark harness (mysql2): the server of the run, one-statement queries on a fresh
 // connection, and waiting until a MySQL-speaking endpoint (the server or a gateway listener) answers.
 import mysql from "mysql2/promise";
+import { pollUntilAnswered } from "../net.js";
 import type { BenchContext } from "../registry.js";
 
 export interface MysqlEndpoint {
@@ -49,20 +50,5 @@ export async function waitForMysql(
   timeoutMs: number,
   alive: () => string | undefined = () => undefined,
 ): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  let lastError = "";
-  while (Date.now() < deadline) {
-    const dead = alive();
-    if (dead !== undefined) throw new Error(dead);
-    try {
-      await mysqlQuery(ep, "SELECT 1");
-      return;
-    } catch (err) {
-      lastError = err instanceof Error ? err.message : String(err);
-    }
-    await new Promise((r) => setTimeout(r, 150));
-  }
-  throw new Error(
-    `bench: MySQL ${ep.host}:${ep.port} did not answer within ${timeoutMs} ms (last error: ${lastError})`,
-  );
+  await pollUntilAnswered(`MySQL ${ep.host}:${ep.port}`, () => mysqlQuery(ep, "SELECT 1"), timeoutMs, alive);
 }
