@@ -6,10 +6,10 @@
 
 import { encodeRowKey } from "../../../crypto/integrity-mac.js";
 import type { SubjectAccess } from "../../../policy/compile.js";
-import { applyMaskBatch, type MaskSpec } from "../../../policy/masks.js";
 import type { ColumnProtection as PolicyProtection } from "../../../policy/policy-types.js";
 import type { ColumnCodec } from "../../codec/column-codec.js";
 import type { StoredForm } from "../../codec/stored-form.js";
+import { type RevealStep, revealColumn } from "../../encrypt/reveal-column.js";
 import { reportMacBatch } from "../../encrypt/security-events.js";
 import type { MacCheck, ResultColumn } from "../../rewrite/types.js";
 import type { ColumnDefinition } from "../column-definition.js";
@@ -21,13 +21,8 @@ import type { MysqlEncryptionRuntime } from "./runtime.js";
 
 type Value = Buffer | null;
 
-interface ColumnStep {
+interface ColumnStep extends RevealStep {
   index: number;
-  codec: ColumnCodec;
-  ad: string;
-  action: "reveal" | "mask";
-  mask?: MaskSpec;
-  form: StoredForm;
 }
 
 interface MacStep {
@@ -169,20 +164,7 @@ export function applyRowTransform(rt: MysqlEncryptionRuntime, t: RowTransform, r
         return refusal(ER_INTEGRITY, `smgate: integrity check failed for column ${m.ad} (MAC mismatch)`);
     }
     for (const s of t.steps) {
-      const values = column(s.index);
-      let present = 0;
-      for (const v of values) if (v !== null) present++;
-      let out = s.codec.reveal(values, s.form);
-      if (s.action === "mask") {
-        const masked = applyMaskBatch(
-          s.mask!,
-          out.map((v) => (v === null ? null : v.toString("utf8"))),
-        );
-        out = masked.map((v) => (v === null ? null : Buffer.from(v, "utf8")));
-        rt.metrics?.fields.inc({ column: s.ad, action: "masked" }, present);
-      } else {
-        rt.metrics?.fields.inc({ column: s.ad, action: "decrypted" }, present);
-      }
+      const out = revealColumn(rt.metrics, s, column(s.index));
       for (let r = 0; r < n; r++) rows.set(r, s.index, out[r]);
     }
   } catch (err) {

@@ -5,10 +5,10 @@
 
 import { encodeRowKey } from "../../../crypto/integrity-mac.js";
 import type { SubjectAccess } from "../../../policy/compile.js";
-import { applyMaskBatch, type MaskSpec } from "../../../policy/masks.js";
 import type { ColumnProtection as PolicyProtection } from "../../../policy/policy-types.js";
 import type { ColumnCodec } from "../../codec/column-codec.js";
 import type { StoredForm } from "../../codec/stored-form.js";
+import { type RevealStep, revealColumn } from "../../encrypt/reveal-column.js";
 import { reportMacBatch } from "../../encrypt/security-events.js";
 import type { MacCheck, ResultColumn } from "../../rewrite/types.js";
 import { decodeDataRow, type FieldDescription } from "../backend-messages.js";
@@ -20,14 +20,9 @@ import type { EncryptionRuntime } from "./runtime.js";
 
 type Value = Buffer | null;
 
-interface ColumnStep {
+interface ColumnStep extends RevealStep {
   index: number;
-  codec: ColumnCodec;
-  ad: string;
-  action: "reveal" | "mask";
-  mask?: MaskSpec;
-  /** how the stored value arrives (after binary → text when the server sent binary) */
-  form: StoredForm;
+  // form: how the stored value arrives (after binary → text when the server sent binary)
   /** server sent this column in binary: convert with this type OID first (non-text, non-bytea types) */
   storedBinaryOid?: number;
   /** client wants binary: convert the output text with this OID */
@@ -224,19 +219,7 @@ export function applyRowTransform(rt: EncryptionRuntime, t: RowTransform, rows: 
         const oid = s.storedBinaryOid;
         values = values.map((v) => (v === null ? null : binaryToText(oid, v)));
       }
-      let present = 0;
-      for (const v of values) if (v !== null) present++;
-      let out = s.codec.reveal(values, s.form);
-      if (s.action === "mask") {
-        const masked = applyMaskBatch(
-          s.mask!,
-          out.map((v) => (v === null ? null : v.toString("utf8"))),
-        );
-        out = masked.map((v) => (v === null ? null : Buffer.from(v, "utf8")));
-        rt.metrics?.fields.inc({ column: s.ad, action: "masked" }, present);
-      } else if (s.codec.protection.protect !== "mac") {
-        rt.metrics?.fields.inc({ column: s.ad, action: "decrypted" }, present);
-      }
+      let out = revealColumn(rt.metrics, s, values);
       if (s.outBinaryOid !== undefined) {
         const oid = s.outBinaryOid;
         out = out.map((v) => (v === null ? null : textToBinary(oid, v)));
