@@ -25,6 +25,8 @@ export interface ListenerConfig {
   backend: string;
   tls?: TlsFiles;
   backend_tls?: BackendTlsOptions | boolean;
+  /** Relay sessions that need no statement hooks on the native relay thread (default true; needs the addon). */
+  native_relay?: boolean;
 }
 
 // the keystore section's shape is the keystore's own (one definition)
@@ -113,6 +115,7 @@ const listener = z.strictObject({
   backend: hostPort,
   tls: tlsFiles.optional(),
   backend_tls: backendTls.optional(),
+  native_relay: z.boolean({ error: "expected true or false" }).optional(),
 });
 
 const SIZE = /^(\d+)\s*(B|KiB|MiB|GiB|kB|KB|MB|GB)?$/;
@@ -253,6 +256,7 @@ function resolvePaths(c: ParsedConfig, dir: string): SmgateConfig {
     if (!l) return undefined;
     const out: ListenerConfig = { listen: l.listen, backend: l.backend };
     if (l.tls) out.tls = tls(l.tls);
+    if (l.native_relay !== undefined) out.native_relay = l.native_relay;
     if (l.backend_tls !== undefined) {
       out.backend_tls =
         typeof l.backend_tls === "boolean"

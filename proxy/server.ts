@@ -89,6 +89,7 @@ export async function startGateway(config: GatewayConfig, opts: GatewayOptions =
       statementTimeoutMs: config.limits.statement_timeout_ms,
       authTimeoutMs: opts.authTimeoutMs,
       hooks: opts.pgHooks,
+      nativeRelay: config.pg.native_relay ?? true,
       logger,
       workerIndex: opts.workerIndex,
     });

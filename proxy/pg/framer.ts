@@ -63,6 +63,11 @@ export class MessageFramer {
     return this.paused;
   }
 
+  /** True when no byte of a message is held, assembled or still streaming (the stream may change hands). */
+  get atBoundary(): boolean {
+    return this.skip === 0 && this.headLen === 0 && this.asm === null && this.held === null && !this.paused;
+  }
+
   setInspect(types: Iterable<number>, on: boolean): void {
     for (const t of types) this.inspect[t] = on ? 1 : 0;
   }

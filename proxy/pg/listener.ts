@@ -22,6 +22,8 @@ export interface PgListenerOptions {
   /** limits.statement_timeout_ms: cancel statements running longer (checked 4× per period, at most 1 s apart). */
   statementTimeoutMs?: number;
   hooks?: HooksFactory;
+  /** Hand sessions without hooks to the native relay (when the addon is built). */
+  nativeRelay?: boolean;
   logger: Logger;
   /** Worker index (0..127) encoded in issued cancel keys. */
   workerIndex?: number;
@@ -99,6 +101,7 @@ export class PgListener implements SessionOwner {
         maxMessageBytes: this.opts.maxMessageBytes,
         authTimeoutMs: this.opts.authTimeoutMs,
         hooks: this.opts.hooks,
+        nativeRelay: this.opts.nativeRelay,
         cancel: this.cancel,
         logger: this.opts.logger,
       },

@@ -4,6 +4,7 @@
 // failure ends this session only.
 import type { Socket } from "node:net";
 import type { Logger } from "../log.js";
+import { nativeRelay, type RelayEvent, RelayProto, RelayReason, stopReading } from "../native/relay.js";
 import { type BackendTarget, connectBackend } from "./backend-connect.js";
 import { BackendHalf, type BackendOwner } from "./backend-half.js";
 import { decodeErrorFields, encodeBackendKeyData, encodeErrorResponse } from "./backend-messages.js";
@@ -26,6 +27,8 @@ export interface SessionOptions {
   /** Time allowed for startup + authentication (default 60 s, like authentication_timeout). */
   authTimeoutMs?: number;
   hooks?: HooksFactory;
+  /** Hand sessions without hooks to the native relay once they are ready (when the addon is built). */
+  nativeRelay?: boolean;
   cancel: CancelRegistry;
   logger: Logger;
 }
@@ -75,6 +78,10 @@ export class PgSession implements FrontendOwner, BackendOwner {
   private serverSentFatal = false;
   private serverWaitsForClientDrain = false;
   private readonly log: Logger;
+  /** Id of this session in the native relay while it relays it (undefined = JavaScript relays it). */
+  private nativeId: number | undefined;
+  /** After the native relay: a message was left partly forwarded in that direction. */
+  private nativeMid = { up: false, down: false };
 
   constructor(
     socket: Socket,
@@ -253,6 +260,7 @@ export class PgSession implements FrontendOwner, BackendOwner {
     this.phase = "ready";
     if (this.authTimer) clearTimeout(this.authTimer);
     this.log.debug({ backendPid: this.ctx.backendPid }, "session ready");
+    if (!this.hooks && this.opts.nativeRelay && nativeRelay) setImmediate(() => this.goNative());
     try {
       this.hooks?.onSessionReady?.(this.ctx);
     } catch (e) {
@@ -313,7 +321,7 @@ export class PgSession implements FrontendOwner, BackendOwner {
    * Called periodically by the listener; sends at most one cancel per request.
    */
   enforceStatementTimeout(now: number, timeoutMs: number): void {
-    const since = this.busySince;
+    const since = this.nativeId !== undefined ? (nativeRelay?.state(this.nativeId)?.busySince ?? 0) : this.busySince;
     if (since === 0 || since === this.cancelledAt || now - since < timeoutMs || !this.serverKey) return;
     this.cancelledAt = since;
     this.log.info({ timeoutMs }, "statement timeout: cancelling the running statement");
@@ -322,10 +330,120 @@ export class PgSession implements FrontendOwner, BackendOwner {
     );
   }
 
+  // ---------- native relay ----------
+
+  /** The server-to-client stream is inside a message (smgate must not write one of its own now). */
+  private serverMidMessage(): boolean {
+    return this.nativeMid.down || this.back?.framer.midMessage === true;
+  }
+
+  private clientMidMessage(): boolean {
+    return this.nativeMid.up || this.front?.framer.midMessage === true;
+  }
+
+  /**
+   * Hand the session to the native relay: only at a point where JavaScript holds no byte of either stream
+   * (both framers at a message boundary, nothing queued for writing) and both sockets are plain TCP.
+   */
+  private goNative(): void {
+    const relay = nativeRelay;
+    const server = this.server;
+    if (!relay || !server || this.closed || this.hooks || this.nativeId !== undefined || this.draining) return;
+    if (!this.front?.framer.atBoundary || !this.back?.framer.atBoundary) return;
+    if (this.clientOut.pending > 0 || this.clientOut.queued || this.serverOut?.pending || this.serverOut?.queued)
+      return;
+    if (this.clientWaitsForServerDrain || this.serverWaitsForClientDrain) return;
+    const client = this.client;
+    if (!relay.canAttach(client, server)) return;
+    if (!stopReading(client) || !stopReading(server)) {
+      client.resume();
+      server.resume();
+      return;
+    }
+    let id: number | undefined;
+    try {
+      id = relay.attach(
+        client,
+        server,
+        {
+          proto: RelayProto.pg,
+          maxMessage: this.opts.maxMessageBytes,
+          outstanding: this.pendingSyncs,
+          busySince: this.busySince,
+          tx: this.ctx.transactionStatus.charCodeAt(0),
+        },
+        (e) => this.fromNative(e),
+      );
+    } catch (e) {
+      this.log.warn({ err: (e as Error).message }, "native relay refused the session; relaying in JavaScript");
+    }
+    if (id === undefined) {
+      client.resume();
+      server.resume();
+      return;
+    }
+    this.nativeId = id;
+    this.log.debug({ relay: id }, "session relayed natively");
+  }
+
+  /** Take the session back (synchronously) before smgate writes to or closes its sockets. */
+  private takeBackFromNative(): void {
+    if (this.nativeId === undefined) return;
+    const e = nativeRelay?.abort(this.nativeId);
+    this.nativeId = undefined;
+    if (e) this.applyNativeState(e);
+  }
+
+  private applyNativeState(e: RelayEvent): void {
+    this.nativeId = undefined;
+    this.pendingSyncs = e.outstanding;
+    this.busySince = e.busySince;
+    this.ctx.transactionStatus = String.fromCharCode(e.tx) as SessionContext["transactionStatus"];
+    if (e.clientTerminated) this.clientTerminated = true;
+    if (e.serverFatal) this.serverSentFatal = true;
+    this.nativeMid = { up: e.upMid, down: e.downMid };
+    this.serverOut!.bytes += e.bytesUp;
+    this.clientOut.bytes += e.bytesDown;
+  }
+
+  /** The native relay gave the session back: finish what made it leave. */
+  private fromNative(e: RelayEvent): void {
+    if (this.closed || this.nativeId !== e.id) return;
+    this.applyNativeState(e);
+    switch (e.reason) {
+      case RelayReason.ClientEof:
+        this.onClientClosed();
+        return;
+      case RelayReason.ServerEof:
+        this.onServerClosed();
+        return;
+      case RelayReason.ClientError:
+      case RelayReason.ServerError: {
+        const side = e.reason === RelayReason.ClientError ? "client" : "server";
+        this.log.debug({ err: e.error }, `${side} socket error`);
+        this.close(`${side} socket error`, true);
+        return;
+      }
+      case RelayReason.ProtocolClient:
+        this.fail(new PgProtocolError(e.error), "client");
+        return;
+      case RelayReason.ProtocolServer:
+        this.fail(new PgProtocolError(e.error), "server");
+        return;
+      case RelayReason.Idle:
+        this.terminate(SQLSTATE.ADMIN_SHUTDOWN, "terminating connection due to administrator command");
+        return;
+      default:
+        this.fail(new Error(`native relay ended the session with reason ${e.reason}`), "client");
+        return;
+    }
+  }
+
   // ---------- lifecycle ----------
 
   isIdle(): boolean {
     return (
+      this.nativeId === undefined &&
       this.phase === "ready" &&
       this.outstanding === 0 &&
       this.ctx.transactionStatus === "I" &&
@@ -338,6 +456,10 @@ export class PgSession implements FrontendOwner, BackendOwner {
   /** Graceful shutdown: close now if idle, otherwise at the end of the current transaction. */
   drain(): void {
     this.draining = true;
+    if (this.nativeId !== undefined) {
+      nativeRelay?.drain(this.nativeId); // an Idle event comes back at the end of the current transaction
+      return;
+    }
     if (this.phase !== "ready" || this.isIdle())
       this.terminate(SQLSTATE.ADMIN_SHUTDOWN, "terminating connection due to administrator command");
   }
@@ -345,11 +467,12 @@ export class PgSession implements FrontendOwner, BackendOwner {
   /** End the session with a FATAL ErrorResponse to the client (if at a message boundary) and Terminate to the server. */
   terminate(sqlstate: string, message: string): void {
     if (this.closed) return;
-    if (!this.back?.framer.midMessage && this.client.writable) {
+    this.takeBackFromNative();
+    if (!this.serverMidMessage() && this.client.writable) {
       this.clientOut.flush();
       this.client.write(encodeErrorResponse("FATAL", sqlstate, message));
     }
-    if (this.server?.writable && this.front && !this.front.framer.midMessage && this.phase === "ready") {
+    if (this.server?.writable && this.front && !this.clientMidMessage() && this.phase === "ready") {
       this.server.write(encodeTerminate());
     }
     this.close(message);
@@ -376,7 +499,7 @@ export class PgSession implements FrontendOwner, BackendOwner {
     const busy = this.outstanding > 0 || this.ctx.pipeline.length > 0 || this.ctx.transactionStatus !== "I";
     if (busy && this.phase === "ready") this.log.info("client disconnected mid-request; releasing server connection");
     const s = this.server;
-    if (s && !busy && this.front && !this.front.framer.midMessage && s.writable && !this.clientTerminated) {
+    if (s && !busy && this.front && !this.clientMidMessage() && s.writable && !this.clientTerminated) {
       s.end(encodeTerminate());
     }
     this.close("client disconnected", busy);
@@ -387,7 +510,7 @@ export class PgSession implements FrontendOwner, BackendOwner {
     if (!this.clientTerminated && !this.serverSentFatal) {
       const during = this.phase === "ready" ? "" : " during startup";
       this.log.warn(`server closed the connection${during}`);
-      if (!this.back?.framer.midMessage && this.client.writable) {
+      if (!this.serverMidMessage() && this.client.writable) {
         this.clientOut.flush();
         this.client.write(
           encodeErrorResponse(
@@ -403,6 +526,7 @@ export class PgSession implements FrontendOwner, BackendOwner {
 
   close(reason: string, destroyServer = false): void {
     if (this.closed) return;
+    this.takeBackFromNative();
     const wasReady = this.phase === "ready";
     this.phase = "closed";
     if (this.authTimer) clearTimeout(this.authTimer);

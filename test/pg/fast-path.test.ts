@@ -6,6 +6,7 @@
 import { createHash, randomBytes } from "node:crypto";
 import { type AddressInfo, connect, createServer, type Server, Socket } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
+import { NATIVE_RELAY_ERROR, nativeRelay } from "../../proxy/native/relay.js";
 import type { SessionHooks } from "../../proxy/pg/hooks.js";
 import { Output } from "../../proxy/pg/output.js";
 import { FAST_PATH_AVAILABLE, RawWrites, readIntoBuffer } from "../../proxy/pg/socket-fast-path.js";
@@ -45,6 +46,17 @@ async function connected(port: number): Promise<Socket> {
   await new Promise((r) => s.once("connect", r));
   return s;
 }
+
+async function until(pred: () => boolean, ms = 10_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!pred()) {
+    if (Date.now() > end) throw new Error("condition not reached in time");
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+/** Wait until the gateway's only session was handed to the native relay. */
+const untilNative = () => until(() => (nativeRelay?.count ?? 0) === 1);
 
 const sha = (b: Buffer) => createHash("sha256").update(b).digest("hex");
 
@@ -135,10 +147,10 @@ function startupPacket(): Buffer {
   return b;
 }
 
-async function gatewayFor(m: MockBackend, hooks?: () => SessionHooks): Promise<number> {
+async function gatewayFor(m: MockBackend, hooks?: () => SessionHooks, native = false): Promise<number> {
   gateway = await startGateway(
     {
-      pg: { listen: "127.0.0.1:0", backend: `127.0.0.1:${m.port}` },
+      pg: { listen: "127.0.0.1:0", backend: `127.0.0.1:${m.port}`, native_relay: native },
       limits: { max_connections: 10, max_message_bytes: 1 << 20 },
     },
     { logger: silentLogger(), pgHooks: hooks },
@@ -149,6 +161,7 @@ async function gatewayFor(m: MockBackend, hooks?: () => SessionHooks): Promise<n
 /** A client connected through the gateway, past startup (authOk, BackendKeyData, ReadyForQuery read). */
 async function sessionThroughGateway(
   hooks?: () => SessionHooks,
+  native = false,
 ): Promise<{ client: Socket; server: Promise<MockConnection> }> {
   let resolveConn!: (c: MockConnection) => void;
   const server = new Promise<MockConnection>((r) => {
@@ -159,7 +172,7 @@ async function sessionThroughGateway(
     c.socket.write(Buffer.concat([authOk(), backendKeyData(7, 8), msg("Z", Buffer.from("I"))]));
     resolveConn(c);
   });
-  const port = await gatewayFor(mock, hooks);
+  const port = await gatewayFor(mock, hooks, native);
   const client = await connected(port);
   const hello = receive(client, authOk().length + backendKeyData(0, 0).length + 6);
   client.write(startupPacket());
@@ -241,29 +254,47 @@ describe("socket fast path", () => {
     120_000,
   );
 
-  it("gateway: a chunk of many client messages split at every byte boundary reaches the server exactly", async () => {
-    const { client, server } = await sessionThroughGateway();
-    const batch = frontendBatch();
-    const conn = await server;
-    const seen = mockReceive(conn, batch.length);
-    await writeSplit(client, batch, 6000); // the first 6,000 bytes one by one, the rest in random pieces
-    const got = await seen;
-    expect(got.length).toBe(batch.length);
-    expect(got.equals(batch)).toBe(true);
-  }, 120_000);
+  // the same streams through the JavaScript relay (socket fast path) and through the native relay thread
+  describe.each([
+    ["JavaScript relay", false],
+    ["native relay", true],
+  ])("%s", (_name, native) => {
+    if (native && !nativeRelay) throw new Error(`native relay not built: ${NATIVE_RELAY_ERROR}`);
 
-  it("gateway: a chunk of many server messages split at every byte boundary reaches the client exactly", async () => {
-    const { client, server } = await sessionThroughGateway();
-    const batch = backendBatch();
-    const conn = await server;
-    const got = receive(client, batch.length);
-    await writeSplit(conn.socket, batch, batch.length); // every byte separately
-    const bytes = await got;
-    expect(bytes.equals(batch)).toBe(true);
-    const session = [...gateway!.pg!.sessions][0];
-    expect(session.ctx.serverParams.get("application_name")).toBe("fast-path-test");
-    expect(session.ctx.transactionStatus).toBe("I");
-  }, 120_000);
+    it("gateway: a chunk of many client messages split at every byte boundary reaches the server exactly", async () => {
+      const { client, server } = await sessionThroughGateway(undefined, native);
+      if (native) await untilNative();
+      const batch = frontendBatch();
+      const conn = await server;
+      const seen = mockReceive(conn, batch.length);
+      await writeSplit(client, batch, 6000); // the first 6,000 bytes one by one, the rest in random pieces
+      const got = await seen;
+      expect(got.length).toBe(batch.length);
+      expect(got.equals(batch)).toBe(true);
+    }, 120_000);
+
+    it("gateway: a chunk of many server messages split at every byte boundary reaches the client exactly", async () => {
+      const { client, server } = await sessionThroughGateway(undefined, native);
+      if (native) await untilNative();
+      const batch = backendBatch();
+      const conn = await server;
+      const got = receive(client, batch.length);
+      await writeSplit(conn.socket, batch, batch.length); // every byte separately
+      const bytes = await got;
+      expect(bytes.equals(batch)).toBe(true);
+      const session = [...gateway!.pg!.sessions][0];
+      if (native) {
+        // the relay keeps the transaction status; ParameterStatus is not tracked while a session is native
+        expect(nativeRelay!.count).toBe(1);
+        client.destroy();
+        await until(() => gateway!.pg!.sessions.size === 0);
+        expect(session.ctx.transactionStatus).toBe("I");
+      } else {
+        expect(session.ctx.serverParams.get("application_name")).toBe("fast-path-test");
+        expect(session.ctx.transactionStatus).toBe("I");
+      }
+    }, 120_000);
+  });
 
   it("gateway with hooks: a rewritten Query in the middle of a chunk; the messages around it pass unchanged", async () => {
     const hooks = (): SessionHooks => ({

@@ -1,0 +1,169 @@
+// The native relay (native/, a C addon): moves a passthrough session's bytes between its two plain TCP sockets
+// on its own thread with an epoll loop, instead of one JavaScript event per read. JavaScript keeps startup,
+// authentication, TLS and every hooked session; it hands a session over once it is ready and needs no hooks,
+// and gets it back (an event) when it ends, must be drained, or sends something only JavaScript handles.
+// Loading is optional: without the built addon (no C toolchain at install) every session stays in JavaScript.
+import { createRequire } from "node:module";
+import type { Socket } from "node:net";
+
+/** Why a session left the native relay (native/src/relay.h). */
+export const RelayReason = {
+  ClientEof: 1,
+  ServerEof: 2,
+  ClientError: 3,
+  ServerError: 4,
+  ProtocolClient: 5,
+  ProtocolServer: 6,
+  Idle: 7,
+  Handback: 8,
+  Aborted: 9,
+} as const;
+
+export const RelayProto = { pg: 0, mysql: 1 } as const;
+
+/** Session state when it leaves the relay (or on request). */
+export interface RelayEvent {
+  id: number;
+  reason: number;
+  outstanding: number;
+  busySince: number;
+  /** Character code of the transaction status ('I', 'T', 'E'). */
+  tx: number;
+  clientTerminated: boolean;
+  serverFatal: boolean;
+  /** A message is partly forwarded in that direction (smgate must not write one of its own there). */
+  upMid: boolean;
+  downMid: boolean;
+  bytesUp: number;
+  bytesDown: number;
+  error: string;
+  /** Handback: client bytes not forwarded (start with the message JavaScript must handle). */
+  held?: Buffer;
+}
+
+export interface AttachState {
+  proto: number;
+  maxMessage: number;
+  outstanding: number;
+  busySince: number;
+  tx: number;
+  /** MySQL: the session's capability flags. */
+  caps?: number;
+  localInfile?: boolean;
+}
+
+interface Binding {
+  init(onEvent: (e: RelayEvent) => void): void;
+  attach(id: number, clientFd: number, serverFd: number, state: AttachState): void;
+  drain(id: number): boolean;
+  abort(id: number): RelayEvent | undefined;
+  state(id: number): RelayEvent | undefined;
+  count(): number;
+}
+
+function load(): { binding?: Binding; error?: string } {
+  try {
+    const require = createRequire(import.meta.url);
+    // from dist/proxy/native/relay.js (built) or proxy/native/relay.ts (tests run the sources)
+    const here = new URL(".", import.meta.url).pathname;
+    const up = here.includes("/dist/proxy/") ? "../../../" : "../../";
+    const binding = require(`${up}native/build/Release/smgate_relay.node`) as Binding;
+    return { binding };
+  } catch (e) {
+    return { error: (e as Error).message.split("\n")[0] };
+  }
+}
+
+/** Sessions handed to the relay, by id, each with the callback that takes it back. */
+type Owner = (e: RelayEvent) => void;
+
+class NativeRelay {
+  private readonly owners = new Map<number, Owner>();
+  private started = false;
+  private nextId = 1;
+
+  constructor(private readonly binding: Binding) {}
+
+  private start(): void {
+    if (this.started) return;
+    this.binding.init((e) => {
+      const owner = this.owners.get(e.id);
+      this.owners.delete(e.id);
+      owner?.(e);
+    });
+    this.started = true;
+  }
+
+  /**
+   * Hand two sockets to the relay. Both must be plain TCP, not reading (paused at the handle) and with nothing
+   * queued for writing. Returns the relay id, or undefined when the sockets cannot be handed over.
+   */
+  /** Both sockets are plain TCP with a file descriptor (TLS sessions stay in JavaScript). */
+  canAttach(client: Socket, server: Socket): boolean {
+    return socketFd(client) !== undefined && socketFd(server) !== undefined;
+  }
+
+  attach(client: Socket, server: Socket, state: AttachState, onEvent: Owner): number | undefined {
+    const cfd = socketFd(client);
+    const sfd = socketFd(server);
+    if (cfd === undefined || sfd === undefined) return undefined;
+    this.start();
+    const id = this.nextId++;
+    this.binding.attach(id, cfd, sfd, state);
+    this.owners.set(id, onEvent);
+    return id;
+  }
+
+  /** Ask for an Idle event as soon as the session is idle. */
+  drain(id: number): void {
+    this.binding.drain(id);
+  }
+
+  /** Take the session back now; the relay no longer touches its sockets. Undefined if it already left. */
+  abort(id: number): RelayEvent | undefined {
+    const e = this.binding.abort(id);
+    if (e) this.owners.delete(id);
+    return e;
+  }
+
+  state(id: number): RelayEvent | undefined {
+    return this.binding.state(id);
+  }
+
+  get count(): number {
+    return this.started ? this.binding.count() : 0;
+  }
+}
+
+/** The file descriptor of a plain TCP socket (undefined for TLS or a closed socket). */
+function socketFd(s: Socket): number | undefined {
+  const h = (s as unknown as { _handle?: { fd?: number; constructor?: { name?: string } } })._handle;
+  if (h?.constructor?.name !== "TCP" || typeof h.fd !== "number" || h.fd < 0) return undefined;
+  return h.fd;
+}
+
+/**
+ * Stop a socket's reads at its handle (not only the stream: a paused net.Socket may keep reading into its
+ * buffer). Returns false when bytes were already read into the stream's buffer (they would be lost to the relay).
+ */
+export function stopReading(s: Socket): boolean {
+  const h = (s as unknown as { _handle?: { reading?: boolean; readStop?: () => number } })._handle;
+  if (!h || typeof h.readStop !== "function") return false;
+  s.pause();
+  if (h.reading !== false) {
+    h.reading = false;
+    h.readStop();
+  }
+  return s.readableLength === 0;
+}
+
+/** Restart reads on a socket taken back from the relay. */
+export function resumeReading(s: Socket): void {
+  s.resume();
+}
+
+const loaded = load();
+
+/** The relay, or undefined when the addon is not built (NATIVE_RELAY_ERROR says why). */
+export const nativeRelay: NativeRelay | undefined = loaded.binding ? new NativeRelay(loaded.binding) : undefined;
+export const NATIVE_RELAY_ERROR = loaded.error;
