@@ -6,7 +6,7 @@
 import type { AuditSink } from "../audit/writer.js";
 import type { GatewayMetrics, StatementOutcome } from "./metrics.js";
 import { type HooksFactory, isRefusal, type Refusal, type SessionHooks } from "./pg/hooks.js";
-import type { SessionContext } from "./pg/session-context.js";
+import type { PreparedStatement, SessionContext } from "./pg/session-context.js";
 import { statementKind } from "./statement-kind.js";
 
 export { statementKind };
@@ -21,12 +21,42 @@ export interface SessionObserverOptions {
   audit?: AuditSink;
 }
 
+/** Kinds of prepared statements (their SQL never changes; a new Parse makes a new statement object). */
+const statementKinds = new WeakMap<PreparedStatement, string>();
+
+/** statementKind of a prepared statement's SQL, computed once per statement ("" SQL when none). */
+function kindOf(stmt: PreparedStatement | undefined): string {
+  if (stmt === undefined) return statementKind("");
+  let k = statementKinds.get(stmt);
+  if (k === undefined) {
+    k = statementKind(stmt.sql);
+    statementKinds.set(stmt, k);
+  }
+  return k;
+}
+
 /** Wraps `inner` (may be undefined) with metric counting and login auditing. */
 export function observeSessions(inner: HooksFactory | undefined, opts: SessionObserverOptions): HooksFactory {
   const { metrics, audit } = opts;
-  const count = (kind: string, outcome: StatementOutcome) => metrics?.statements.inc({ protocol: "pg", kind, outcome });
+  // label objects are built once per (kind, outcome) / direction: every statement counts, on the hot path
+  const countLabels = new Map<
+    string,
+    Map<StatementOutcome, { protocol: "pg"; kind: string; outcome: StatementOutcome }>
+  >();
+  const count = (kind: string, outcome: StatementOutcome) => {
+    if (!metrics) return;
+    let byOutcome = countLabels.get(kind);
+    if (byOutcome === undefined) countLabels.set(kind, (byOutcome = new Map()));
+    let labels = byOutcome.get(outcome);
+    if (labels === undefined) byOutcome.set(outcome, (labels = { protocol: "pg", kind, outcome }));
+    metrics.statements.inc(labels);
+  };
+  const byteLabels = {
+    to_server: { protocol: "pg", direction: "to_server" },
+    to_client: { protocol: "pg", direction: "to_client" },
+  } as const;
   const bytes = (direction: "to_server" | "to_client", n: number) =>
-    metrics?.statementBytes.inc({ protocol: "pg", direction }, n);
+    metrics?.statementBytes.inc(byteLabels[direction], n);
   return (ctx: SessionContext) => {
     const h = inner?.(ctx);
     let ready = false;
@@ -68,7 +98,7 @@ export function observeSessions(inner: HooksFactory | undefined, opts: SessionOb
       },
       onExecute(c, portal, maxRows) {
         const r = h?.onExecute?.(c, portal, maxRows);
-        count(statementKind(portal?.statement?.sql ?? ""), outcomeOf(r) ?? "forwarded");
+        count(kindOf(portal?.statement), outcomeOf(r) ?? "forwarded");
         return r;
       },
     };
@@ -78,7 +108,7 @@ export function observeSessions(inner: HooksFactory | undefined, opts: SessionOb
       out.onBind = (c, portal, params) => {
         const r = onBind(c, portal, params);
         const o = outcomeOf(r);
-        if (o) count(statementKind(portal.statement?.sql ?? ""), o);
+        if (o) count(kindOf(portal.statement), o);
         return r;
       };
     }

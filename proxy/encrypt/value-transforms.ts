@@ -40,31 +40,84 @@ function companionForm(env: TransformEnv, ref: ProtectedColumnRef, kind: "blind-
   return env.storedForm({ schema: ref.schema, table: ref.table, column: companionColumn(ref, kind) });
 }
 
-/** Transforms values bound for protected columns; `items[i]` → result[i]. One codec call per column+transform. */
-export function transformTargets(env: TransformEnv, items: { target: ValueTarget; value: Value }[]): Value[] {
-  const out = new Array<Value>(items.length);
-  const groups = new Map<string, number[]>();
-  for (let i = 0; i < items.length; i++) {
-    const t = items[i].target;
-    const k = `${t.column.ad}\u0000${t.transform}`;
-    let g = groups.get(k);
-    if (!g) groups.set(k, (g = []));
-    g.push(i);
+/**
+ * Values bound for the same column and transform, transformed with one codec call: `at` are the positions of
+ * its values in the caller's list. A statement's groups can be computed once (groupTargets) and reused for every
+ * execution; `memo` then keeps what only depends on the target (stored form, metric labels).
+ */
+export interface TargetGroup {
+  readonly target: ValueTarget;
+  readonly at: readonly number[];
+  /** filled on first use: stored form of the results (the env of one catalog gives the same form every time) */
+  memo?: { form: StoredForm; labels: { column: string; action: "encrypted" } };
+}
+
+/** Groups targets per column + transform, in order of first appearance (one codec call per group). */
+export function groupTargets(targets: readonly ValueTarget[]): TargetGroup[] {
+  const groups: { target: ValueTarget; at: number[] }[] = [];
+  for (let i = 0; i < targets.length; i++) {
+    const t = targets[i];
+    let g: { target: ValueTarget; at: number[] } | undefined;
+    for (let j = 0; j < groups.length; j++) {
+      const c = groups[j].target;
+      if (c.transform === t.transform && c.column.ad === t.column.ad) {
+        g = groups[j];
+        break;
+      }
+    }
+    if (g) g.at.push(i);
+    else groups.push({ target: t, at: [i] });
   }
-  for (const idx of groups.values()) {
-    const t = items[idx[0]].target;
+  return groups;
+}
+
+/**
+ * Transforms `values` (values[i] bound for the target at position i of the groups) → results in the same
+ * positions. `groups` must come from groupTargets over targets this env's catalog resolves the same way each
+ * call (memo). One codec call per group.
+ */
+export function transformGroups(env: TransformEnv, groups: readonly TargetGroup[], values: readonly Value[]): Value[] {
+  const out = new Array<Value>(values.length);
+  for (let gi = 0; gi < groups.length; gi++) {
+    const g = groups[gi];
+    const t = g.target;
+    const at = g.at;
     const codec = env.codec(asPolicy(t.column));
-    const values = idx.map((i) => items[i].value);
+    const vals = new Array<Value>(at.length);
+    let nonNull = 0;
+    for (let j = 0; j < at.length; j++) {
+      const v = values[at[j]];
+      vals[j] = v;
+      if (v !== null) nonNull++;
+    }
+    let memo = g.memo;
+    if (memo === undefined) {
+      const form =
+        t.transform === "blind-index" ? companionForm(env, t.column, "blind-index") : env.storedForm(t.column);
+      memo = { form, labels: { column: t.column.ad, action: "encrypted" } };
+      g.memo = memo;
+    }
     let res: Value[];
     if (t.transform === "blind-index") {
-      res = codec.blindIndex(values, companionForm(env, t.column, "blind-index"));
+      res = codec.blindIndex(vals, memo.form);
     } else {
-      res = codec.protect(values, env.storedForm(t.column));
-      env.metrics?.fields.inc({ column: t.column.ad, action: "encrypted" }, values.filter((v) => v !== null).length);
+      res = codec.protect(vals, memo.form);
+      env.metrics?.fields.inc(memo.labels, nonNull);
     }
-    for (let j = 0; j < idx.length; j++) out[idx[j]] = res[j];
+    for (let j = 0; j < at.length; j++) out[at[j]] = res[j];
   }
   return out;
+}
+
+/** Transforms values bound for protected columns; `items[i]` → result[i]. One codec call per column+transform. */
+export function transformTargets(env: TransformEnv, items: { target: ValueTarget; value: Value }[]): Value[] {
+  const targets = new Array<ValueTarget>(items.length);
+  const values = new Array<Value>(items.length);
+  for (let i = 0; i < items.length; i++) {
+    targets[i] = items[i].target;
+    values[i] = items[i].value;
+  }
+  return transformGroups(env, groupTargets(targets), values);
 }
 
 /** Computes companion values (blind index / MAC) for the slots, batched per column. */

@@ -202,7 +202,8 @@ export class FrontendHalf implements FrameHandler {
     // the server's row shape follows the formats the server is asked for (portal.resultFormats stays the client's)
     if (r.resultFormats && stmtRows !== undefined) portal.rowDescription = withResultFormats(stmtRows, r.resultFormats);
     return encodeBind({
-      ...b,
+      portal: b.portal,
+      statement: b.statement,
       params: r.params,
       paramFormats: portal.paramFormats,
       resultFormats: r.resultFormats ?? b.resultFormats,

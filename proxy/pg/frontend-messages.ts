@@ -199,7 +199,10 @@ export function encodeParse(m: ParseMessage): Buffer {
 }
 
 export function encodeBind(m: BindMessage): Buffer {
-  const w = new MessageWriter(F.Bind).cstring(m.portal).cstring(m.statement).int16(m.paramFormats.length);
+  // sized to fit (a rewritten Bind carries ciphertexts: no regrowth of the buffer)
+  let size = 16 + 3 * m.portal.length + 3 * m.statement.length + 2 * (m.paramFormats.length + m.resultFormats.length);
+  for (const p of m.params) size += p === null ? 4 : 4 + p.length;
+  const w = new MessageWriter(F.Bind, size).cstring(m.portal).cstring(m.statement).int16(m.paramFormats.length);
   for (const f of m.paramFormats) w.int16(f);
   w.int16(m.params.length);
   for (const p of m.params) w.lengthPrefixed(p);

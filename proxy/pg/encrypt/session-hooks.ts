@@ -26,9 +26,11 @@ import type { DatabaseState, EncryptionRuntime } from "./runtime.js";
 import {
   columnType,
   computeSlots,
+  groupTargets,
   isByteaType,
   oidOfCatalogType,
-  transformTargets,
+  type TargetGroup,
+  transformGroups,
   unknownSource,
   type Value,
 } from "./value-transforms.js";
@@ -228,18 +230,18 @@ export class EncryptionSession implements SessionHooks {
           throw refusalError(`binary parameter $${n} feeds a protected value but its type is unknown; declare it`);
         return binaryToText(oid, v); // the client's value stays as sent unless it is replaced below
       };
-      const targets = plan.params.filter((p) => p.target);
+      const shape = bindShape(prep);
       const out = params.slice();
-      if (targets.length > 0) {
-        const vals = transformTargets(
-          this.rt,
-          catalog,
-          targets.map((p) => ({ target: p.target!, value: textOf(p.n) })),
-        );
-        targets.forEach((p, i) => {
-          out[p.n - 1] = vals[i];
-          converted.add(p.n - 1);
-        });
+      if (shape.targets.length > 0) {
+        const n = shape.targets.length;
+        const inputs = new Array<Value>(n);
+        for (let i = 0; i < n; i++) inputs[i] = textOf(shape.targets[i]);
+        const vals = transformGroups(this.rt, catalog, shape.groups, inputs);
+        for (let i = 0; i < n; i++) {
+          const at = shape.targets[i] - 1;
+          out[at] = vals[i];
+          converted.add(at);
+        }
       }
       if (prep.slotParams.length > 0) {
         const lit = literalReader(prep.engine, prep.sql, prep.a, "");
@@ -260,7 +262,10 @@ export class EncryptionSession implements SessionHooks {
         paramFormats = out.map((_, i) => (i >= params.length || converted.has(i) ? 0 : fmtAt(fmts, i)));
       }
       const resultFormats = serverResultFormats(prep.part, portal.resultFormats);
-      return { params: out, ...(paramFormats ? { paramFormats } : {}), ...(resultFormats ? { resultFormats } : {}) };
+      const r: { params: (Buffer | null)[]; paramFormats?: number[]; resultFormats?: number[] } = { params: out };
+      if (paramFormats) r.paramFormats = paramFormats;
+      if (resultFormats) r.resultFormats = resultFormats;
+      return r;
     } catch (e) {
       return refusalFromError(e);
     }
@@ -343,6 +348,27 @@ export class EncryptionSession implements SessionHooks {
     if (!t) return undefined;
     return applyRowTransform(this.rt, t, rows);
   }
+}
+
+/** What every Bind of a prepared statement transforms: parameter numbers bound for protected columns, grouped. */
+interface BindShape {
+  /** parameter numbers ($n) with a target, in plan order */
+  targets: number[];
+  /** targets[i]'s target grouped per column + transform (positions index `targets`) */
+  groups: TargetGroup[];
+}
+
+const bindShapes = new WeakMap<PreparedPlan, BindShape>();
+
+/** The plan's BindShape, computed at the first Bind (the plan's params and catalog never change). */
+function bindShape(prep: PreparedPlan): BindShape {
+  let s = bindShapes.get(prep);
+  if (s === undefined) {
+    const params = prep.a.plan.params.filter((p) => p.target);
+    s = { targets: params.map((p) => p.n), groups: groupTargets(params.map((p) => p.target!)) };
+    bindShapes.set(prep, s);
+  }
+  return s;
 }
 
 /** Parts that may return rows without the analysis knowing their columns (SHOW, EXPLAIN, FETCH, …). */

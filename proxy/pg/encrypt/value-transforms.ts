@@ -4,10 +4,13 @@
 import type { StoredForm } from "../../codec/stored-form.js";
 import {
   companionColumn,
+  groupTargets,
   type InputColumn,
   computeSlots as neutralComputeSlots,
+  transformGroups as neutralTransformGroups,
   transformTargets as neutralTransformTargets,
   type SourceReader,
+  type TargetGroup,
   type TransformEnv,
   type Value,
 } from "../../encrypt/value-transforms.js";
@@ -30,19 +33,33 @@ export function textStoredForm(type: string | undefined): StoredForm {
   return isByteaType(type) ? "bytea-hex" : "text";
 }
 
-export { companionColumn, type InputColumn, type SourceReader, type Value };
+export { companionColumn, groupTargets, type InputColumn, type SourceReader, type TargetGroup, type Value };
 
 export function companionForm(catalog: PgCatalog | undefined, ref: ProtectedColumnRef, kind: "blind-index" | "mac") {
   return textStoredForm(columnType(catalog, ref.schema, ref.table, companionColumn(ref, kind)));
 }
 
+/** Envs per runtime and catalog (a catalog object never changes; a reload brings a new one). */
+const envCache = new WeakMap<EncryptionRuntime, { none?: TransformEnv; byCatalog: WeakMap<PgCatalog, TransformEnv> }>();
+
 /** The neutral transforms' view of the runtime: stored forms follow this database's catalog types. */
 function envOf(rt: EncryptionRuntime, catalog: PgCatalog | undefined): TransformEnv {
-  return {
-    codec: (p) => rt.codec(p),
-    metrics: rt.metrics,
-    storedForm: (c) => textStoredForm(columnType(catalog, c.schema, c.table, c.column)),
-  };
+  let perRt = envCache.get(rt);
+  if (perRt === undefined) {
+    perRt = { byCatalog: new WeakMap() };
+    envCache.set(rt, perRt);
+  }
+  let env = catalog === undefined ? perRt.none : perRt.byCatalog.get(catalog);
+  if (env === undefined) {
+    env = {
+      codec: (p) => rt.codec(p),
+      metrics: rt.metrics,
+      storedForm: (c) => textStoredForm(columnType(catalog, c.schema, c.table, c.column)),
+    };
+    if (catalog === undefined) perRt.none = env;
+    else perRt.byCatalog.set(catalog, env);
+  }
+  return env;
 }
 
 /** Transforms values bound for protected columns; `items[i]` → result[i]. One codec call per column+transform. */
@@ -52,6 +69,19 @@ export function transformTargets(
   items: { target: ValueTarget; value: Value }[],
 ): Value[] {
   return neutralTransformTargets(envOf(rt, catalog), items);
+}
+
+/**
+ * transformTargets with the grouping done beforehand (groupTargets), for a prepared statement's every Bind:
+ * `groups` must only ever be used with this `catalog` (their memo holds stored forms resolved in it).
+ */
+export function transformGroups(
+  rt: EncryptionRuntime,
+  catalog: PgCatalog | undefined,
+  groups: readonly TargetGroup[],
+  values: readonly Value[],
+): Value[] {
+  return neutralTransformGroups(envOf(rt, catalog), groups, values);
 }
 
 export function unknownSource(column: string): never {
