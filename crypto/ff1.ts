@@ -49,6 +49,12 @@ function bitLength(x: bigint): number {
   return x === 0n ? 0 : x.toString(2).length;
 }
 
+function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
 function xor16(dst: Buffer, dOff: number, a: Uint8Array, aOff: number, b: Uint8Array, bOff: number): void {
   for (let q = 0; q < 16; q++) dst[dOff + q] = a[aOff + q] ^ b[bOff + q];
 }
@@ -62,6 +68,8 @@ export class Ff1 {
   #scratch = Buffer.allocUnsafe(16 * 1024);
   readonly #geoCache = new Map<string, Geometry>();
   #tails = Buffer.allocUnsafe(16 * 1024);
+  /** the geometry of the last call (with a copy of its tweak: callers may reuse their buffer) */
+  #lastGeo: { n: number; tweak: Uint8Array; geo: Geometry } | undefined;
 
   /** `words`, when given, must be the same cipher as `cipher` (used for the one-block-per-round fast path). */
   constructor(cipher: BlockCipher, radix: number, words?: WordCipher) {
@@ -128,6 +136,15 @@ export class Ff1 {
   }
 
   #geometry(T: Uint8Array, n: number): Geometry {
+    // a column calls with the same tweak and length every time: compare with the last one before building the key
+    const last = this.#lastGeo;
+    if (last !== undefined && last.n === n && equalBytes(last.tweak, T)) return last.geo;
+    const geo = this.#cachedGeometry(T, n);
+    this.#lastGeo = { n, tweak: Uint8Array.from(T), geo };
+    return geo;
+  }
+
+  #cachedGeometry(T: Uint8Array, n: number): Geometry {
     const id = `${n}:${Buffer.from(T.buffer, T.byteOffset, T.byteLength).toString("hex")}`;
     let geo = this.#geoCache.get(id);
     if (geo === undefined) {

@@ -335,5 +335,6 @@ function fieldAt(buf: Buffer, pos: number, end: number, field: Buffer): boolean 
 }
 
 function dropPortalsBefore(portals: Map<string, Portal>, seq: number): void {
+  if (portals.size === 0) return;
   for (const [name, p] of portals) if (p.seq < seq) portals.delete(name);
 }
