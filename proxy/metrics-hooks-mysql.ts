@@ -9,7 +9,7 @@ import type { AuditSink } from "../audit/writer.js";
 import type { GatewayMetrics, StatementOutcome } from "./metrics.js";
 import { Err } from "./mysql/constants.js";
 import { isRefusal, type MysqlHooksFactory, type MysqlSessionHooks } from "./mysql/hooks.js";
-import type { MysqlSessionContext } from "./mysql/session-context.js";
+import type { MysqlSessionContext, PreparedStatement } from "./mysql/session-context.js";
 import { statementKind } from "./statement-kind.js";
 
 export interface MysqlSessionObserverOptions {
@@ -29,16 +29,40 @@ function who(c: MysqlSessionContext) {
   return { actor: c.user, app: c.app || undefined, address: c.clientAddress, target: c.database };
 }
 
+/** Kinds of prepared statements (their SQL never changes; a new COM_STMT_PREPARE makes a new object). */
+const statementKinds = new WeakMap<PreparedStatement, string>();
+
+/** statementKind of a prepared statement's original SQL, computed once per statement. */
+function kindOf(stmt: PreparedStatement): string {
+  let k = statementKinds.get(stmt);
+  if (k === undefined) {
+    k = statementKind(stmt.originalSql);
+    statementKinds.set(stmt, k);
+  }
+  return k;
+}
+
 /** Wraps `inner` (may be undefined) with statement counting and login auditing. */
 export function observeMysqlSessions(
   inner: MysqlHooksFactory | undefined,
   opts: MysqlSessionObserverOptions,
 ): MysqlHooksFactory {
   const { metrics, audit } = opts;
-  const count = (kind: string, outcome: StatementOutcome) =>
-    metrics?.statements.inc({ protocol: "mysql", kind, outcome });
-  const bytes = (sql: string) =>
-    metrics?.statementBytes.inc({ protocol: "mysql", direction: "to_server" }, Buffer.byteLength(sql));
+  // label objects are built once per (kind, outcome): every statement counts, on the hot path
+  const countLabels = new Map<
+    string,
+    Map<StatementOutcome, { protocol: "mysql"; kind: string; outcome: StatementOutcome }>
+  >();
+  const count = (kind: string, outcome: StatementOutcome) => {
+    if (!metrics) return;
+    let byOutcome = countLabels.get(kind);
+    if (byOutcome === undefined) countLabels.set(kind, (byOutcome = new Map()));
+    let labels = byOutcome.get(outcome);
+    if (labels === undefined) byOutcome.set(outcome, (labels = { protocol: "mysql", kind, outcome }));
+    metrics.statements.inc(labels);
+  };
+  const byteLabels = { protocol: "mysql", direction: "to_server" } as const;
+  const bytes = (sql: string) => metrics?.statementBytes.inc(byteLabels, Buffer.byteLength(sql));
 
   const factory: MysqlHooksFactory = (ctx: MysqlSessionContext) => {
     const h = inner?.(ctx);
@@ -52,7 +76,7 @@ export function observeMysqlSessions(
       },
       onExecute(c, stmt, params) {
         const r = h?.onExecute?.(c, stmt, params);
-        count(statementKind(stmt.originalSql), outcomeOf(r) ?? "forwarded");
+        count(kindOf(stmt), outcomeOf(r) ?? "forwarded");
         return r;
       },
       onPrepare(c, stmt) {

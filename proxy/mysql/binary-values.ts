@@ -164,9 +164,55 @@ function floatOf(text: string): number {
   return v;
 }
 
+/**
+ * The integer of a text form that is only an optional sign and 1-15 digits (exact as a double), checked
+ * against the type's range like integerOf; undefined for any other text (integerOf then decides).
+ */
+function smallIntegerOf(text: Buffer, type: number, unsigned: boolean): number | undefined {
+  const n = text.length;
+  let i = 0;
+  let neg = false;
+  if (n > 0 && (text[0] === 0x2d || text[0] === 0x2b)) {
+    neg = text[0] === 0x2d;
+    i = 1;
+  }
+  if (n - i < 1 || n - i > 15) return undefined;
+  let v = 0;
+  for (; i < n; i++) {
+    const d = text[i] - 0x30;
+    if (d < 0 || d > 9) return undefined;
+    v = v * 10 + d;
+  }
+  if (neg) v = -v;
+  const [min, max, umax] = INT_RANGE_NUM[type];
+  if (unsigned ? v < 0 || v > umax : v < min || v > max) throw new ValueEncodingError("integer out of range");
+  return v;
+}
+
+/** INT_RANGE as doubles (LONGLONG bounds are beyond 15 digits, so never reached by smallIntegerOf's values). */
+const INT_RANGE_NUM: Record<number, [number, number, number]> = Object.fromEntries(
+  Object.entries(INT_RANGE).map(([k, [a, b, c]]) => [k, [Number(a), Number(b), Number(c)]]),
+);
+
 /** Encode a text-form value for the binary protocol as `type`. Throws ValueEncodingError when it does not fit. */
 export function writeBinaryValueFromText(w: PayloadWriter, type: number, unsigned: boolean, text: Buffer): void {
   const s = (): string => text.toString("latin1").trim();
+  switch (type) {
+    case ColType.TINY:
+    case ColType.SHORT:
+    case ColType.YEAR:
+    case ColType.LONG:
+    case ColType.INT24:
+    case ColType.LONGLONG: {
+      const v = smallIntegerOf(text, type, unsigned);
+      if (v === undefined) break;
+      if (type === ColType.TINY) w.u8(v);
+      else if (type === ColType.SHORT || type === ColType.YEAR) w.u16(v);
+      else if (type === ColType.LONGLONG) w.u64(BigInt.asUintN(64, BigInt(v)));
+      else w.u32(v);
+      return;
+    }
+  }
   switch (type) {
     case ColType.TINY:
       w.u8(Number(BigInt.asUintN(8, integerOf(s(), type, unsigned))));

@@ -2,8 +2,9 @@
 // MySQL 8.0.23+ clients), COM_STMT_EXECUTE (parameter types per statement, values in text form for hooks) and
 // the re-encoding of both when a hook rewrites them. Payload offsets include the command byte.
 import { readBinaryValueAsText, skipBinaryValue, writeBinaryValueFromText } from "./binary-values.js";
-import { Com } from "./constants.js";
+import { Com, MAX_PACKET_PAYLOAD } from "./constants.js";
 import type { ExecuteParams } from "./hooks.js";
+import { framePacket } from "./packets.js";
 import type { ParamType, PreparedStatement } from "./session-context.js";
 import { MalformedPacketError, PayloadReader, PayloadWriter } from "./wire.js";
 
@@ -96,7 +97,9 @@ export function parseExecute(
     else if (stmt?.longData.has(i)) values[i] = undefined;
     else {
       const t = out.types[i];
-      values[i] = Buffer.from(readBinaryValueAsText(r, t.type, t.unsigned));
+      const v = readBinaryValueAsText(r, t.type, t.unsigned);
+      // a string value is a view of the packet: hooks get their own copy (numbers are converted into new memory)
+      values[i] = v.buffer === buf.buffer ? Buffer.from(v) : v;
     }
   }
   out.values = values;
@@ -105,16 +108,47 @@ export function parseExecute(
 
 /** Re-encode COM_STMT_EXECUTE with new parameter types and text-form values (new-params-bound = 1). */
 export function buildExecute(parsed: ParsedExecute, params: ExecuteParams, queryAttributes: boolean): Buffer {
+  return writeExecute(parsed, params, queryAttributes, 0).finish();
+}
+
+/** buildExecute framed as packet(s) from sequence id 0, written into one presized buffer (no copy to frame it). */
+export function buildExecutePacket(
+  parsed: ParsedExecute,
+  params: ExecuteParams,
+  queryAttributes: boolean,
+): { bytes: Buffer; nextSeq: number } {
+  const framed = writeExecute(parsed, params, queryAttributes, 4).finish();
+  const len = framed.length - 4;
+  if (len >= MAX_PACKET_PAYLOAD) return framePacket(framed.subarray(4), 0);
+  framed[0] = len & 0xff;
+  framed[1] = (len >> 8) & 0xff;
+  framed[2] = len >> 16;
+  framed[3] = 0;
+  return { bytes: framed, nextSeq: 1 };
+}
+
+/** The payload after `reserve` zero bytes, in a writer sized for it up front. */
+function writeExecute(
+  parsed: ParsedExecute,
+  params: ExecuteParams,
+  queryAttributes: boolean,
+  reserve: number,
+): PayloadWriter {
   const n = params.values.length;
-  const w = new PayloadWriter(64 + n * 16);
+  let size = reserve + 24 + ((n + 7) >> 3) + n * 2;
+  for (let i = 0; i < n; i++) {
+    const v = params.values[i];
+    if (v) size += v.length + 9;
+    if (queryAttributes) size += (parsed.names?.[i]?.length ?? 0) + 9;
+  }
+  const w = new PayloadWriter(size);
+  if (reserve > 0) w.zeros(reserve);
   w.u8(Com.STMT_EXECUTE).u32(parsed.stmtId).u8(parsed.flags).u32(parsed.iterations);
   if (queryAttributes && (n > 0 || parsed.flags & PARAMETER_COUNT_AVAILABLE)) w.lenenc(n);
-  if (n === 0) return w.finish();
-  const bitmap = Buffer.alloc((n + 7) >> 3);
-  params.values.forEach((v, i) => {
-    if (v === null) bitmap[i >> 3] |= 1 << (i & 7);
-  });
-  w.bytes(bitmap).u8(1);
+  if (n === 0) return w;
+  const bitmapAt = w.length;
+  w.zeros((n + 7) >> 3);
+  w.u8(1);
   for (let i = 0; i < n; i++) {
     const t = params.types[i];
     w.u16(t.type | (t.unsigned ? 0x8000 : 0));
@@ -122,10 +156,10 @@ export function buildExecute(parsed: ParsedExecute, params: ExecuteParams, query
   }
   for (let i = 0; i < n; i++) {
     const v = params.values[i];
-    if (v === null || v === undefined) continue;
-    writeBinaryValueFromText(w, params.types[i].type, params.types[i].unsigned, v);
+    if (v === null) w.orAt(bitmapAt + (i >> 3), 1 << (i & 7));
+    else if (v !== undefined) writeBinaryValueFromText(w, params.types[i].type, params.types[i].unsigned, v);
   }
-  return w.finish();
+  return w;
 }
 
 /** True when the SQL text at `off` starts with the KILL keyword (no allocation). */

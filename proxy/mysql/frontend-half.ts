@@ -1,7 +1,7 @@
 // The frontend half of a MySQL session: reads client commands in the command phase, registers the response each
 // one expects, tracks prepared statements (parameter types, long data), maps KILL to backend thread ids, calls
 // the rewrite hooks, refuses what the gateway does not relay, and forwards untouched commands as raw slices.
-import { buildExecute, parseExecute, querySqlOffset, startsWithKill } from "./commands.js";
+import { buildExecutePacket, parseExecute, querySqlOffset, startsWithKill } from "./commands.js";
 import { Com, Err, type ErrSpec } from "./constants.js";
 import {
   CONSUMED,
@@ -202,14 +202,15 @@ export class FrontendHalf implements PacketHandler {
     if (hook && flags & SPLIT) return WHOLE;
     if (!hook && !core.ctx.queryAttributes && keepsBoundTypes(buf, start, len, stmt)) {
       // relay-only hot path: parameters were bound before and are not re-sent; nothing to parse or record
-      this.expect("binary-resultset", Com.STMT_EXECUTE, lastSeq, stmt ? { stmt } : undefined);
+      this.expect("binary-resultset", Com.STMT_EXECUTE, lastSeq).stmt = stmt;
       if (stmt && stmt.longData.size > 0) stmt.longData.clear();
       return FORWARD;
     }
     // parameter types are tracked per statement; values are decoded only when a hook wants them
     const parsed = parseExecute(buf, start, len, stmt, core.ctx.queryAttributes, hook !== undefined);
     if (stmt && parsed.newParamsBound && parsed.types) stmt.paramTypes = parsed.types.slice(0, stmt.paramCount);
-    const p = this.expect("binary-resultset", Com.STMT_EXECUTE, lastSeq, { stmt });
+    const p = this.expect("binary-resultset", Com.STMT_EXECUTE, lastSeq);
+    p.stmt = stmt;
     if (!hook || !stmt || !parsed.values || !parsed.types) {
       if (stmt && stmt.longData.size > 0) stmt.longData.clear();
       return FORWARD;
@@ -218,16 +219,16 @@ export class FrontendHalf implements PacketHandler {
     if (stmt.longData.size > 0) stmt.longData.clear();
     if (decision === undefined) return this.forwardAs(p, buf, start, len, flags);
     if (isRefusal(decision)) return this.refuseQueued(p, decision.error, lastSeq);
-    let payload: Buffer;
+    let packet: { bytes: Buffer; nextSeq: number };
     try {
-      payload = buildExecute(parsed, decision.params, core.ctx.queryAttributes);
+      packet = buildExecutePacket(parsed, decision.params, core.ctx.queryAttributes);
     } catch (err) {
       // a rewritten value that does not fit its declared type: refuse (fail closed), keep the session
       core.log.error({ conn: core.ctx.connectionId, err: (err as Error).name }, "parameter transformation failed");
       const error = { ...Err.NOT_SUPPORTED_YET, message: "smgate: parameter transformation failed" };
       return this.refuseQueued(p, error, lastSeq);
     }
-    this.sendOwn(payload, undefined, Com.STMT_EXECUTE, lastSeq, p);
+    this.sendFramed(packet, p, lastSeq);
     return CONSUMED;
   }
 
@@ -272,8 +273,11 @@ export class FrontendHalf implements PacketHandler {
     lastSeq: number,
     existing?: PendingResponse,
   ): void {
-    const f = framePacket(payload, 0);
-    const p = existing ?? this.expect(kind ?? "resultset", cmd, lastSeq);
+    this.sendFramed(framePacket(payload, 0), existing ?? this.expect(kind ?? "resultset", cmd, lastSeq), lastSeq);
+  }
+
+  /** sendOwn for a command already framed from sequence id 0 (`nextSeq`: the id after its last packet). */
+  private sendFramed(f: { bytes: Buffer; nextSeq: number }, p: PendingResponse, lastSeq: number): void {
     p.seqDelta = (lastSeq - (f.nextSeq - 1)) & 0xff;
     this.framer.flushRun();
     this.core.writeServer(f.bytes);

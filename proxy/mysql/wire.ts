@@ -201,6 +201,13 @@ export class PayloadWriter {
     return this;
   }
 
+  /** OR `bits` into the byte already written at `at` (a NULL bitmap filled after its place was reserved). */
+  orAt(at: number, bits: number): this {
+    if (at >= this.len) throw new RangeError("PayloadWriter.orAt past the written bytes");
+    this.buf[at] |= bits;
+    return this;
+  }
+
   lenencBytes(b: Uint8Array | null): this {
     if (b === null) return this.u8(0xfb);
     return this.lenenc(b.length).bytes(b);

@@ -2,7 +2,15 @@
 // server (literals encrypted, constant slots as literals, other slots as extra `?` markers), the order of
 // the server's parameters (the client's `?` and the slot markers, by position in the text), and the result
 // part. Built at COM_STMT_PREPARE; used at COM_STMT_EXECUTE and for the column definitions.
-import { companionColumn, type InputColumn, type Value } from "../../encrypt/value-transforms.js";
+import {
+  companionColumn,
+  groupTargets,
+  type InputColumn,
+  type TargetGroup,
+  type TransformEnv,
+  transformGroups,
+  type Value,
+} from "../../encrypt/value-transforms.js";
 import type { AnalysedStatement, RewriteEngine } from "../../rewrite/engine.js";
 import { keyToStatementOffset, type ShapeKey } from "../../rewrite/shape-key.js";
 import { applyRewrites } from "../../rewrite/splice.js";
@@ -15,13 +23,27 @@ import { storedFormOf } from "./mysql-types.js";
 import { unsupported } from "./refusals.js";
 import type { MysqlEncryptionRuntime } from "./runtime.js";
 import {
+  canonicalizer,
   encryptedLiterals,
   literalReader,
   mysqlLiteral,
   slotValues,
-  transformValues,
   unknownSource,
 } from "./statement-values.js";
+
+/** What executeParams derives from a plan once (until the runtime's generation changes: policy or catalog). */
+interface ExecMemo {
+  generation: number;
+  /** the client's parameters (1-based) bound for protected columns, in plan order */
+  ns: number[];
+  /** their targets grouped per column + transform (one codec call per group) */
+  groups: TargetGroup[];
+  /** canonical plaintext per target */
+  canon: ((v: Buffer) => Buffer)[];
+  /** parameter type of the transformed value per target */
+  types: ParamType[];
+  env: TransformEnv;
+}
 
 /** One server parameter: the client's parameter n (1-based) or the computed slot s (index into plan.slots). */
 export type ServerParam = { client: number } | { slot: number };
@@ -39,6 +61,8 @@ export interface MysqlPreparedPlan {
   serverParams: ServerParam[] | undefined;
   /** the statement part that returns rows */
   part: StatementPart | undefined;
+  /** filled by the first execution (executeParams) */
+  exec?: ExecMemo;
 }
 
 export function isMysqlPreparedPlan(v: unknown): v is MysqlPreparedPlan {
@@ -139,6 +163,27 @@ function orderParams(shape: ShapeKey, markers: number[], edits: PlanEdit[], para
 const TEXT_PARAM: ParamType = { type: ColType.VAR_STRING, unsigned: false };
 const RAW_PARAM: ParamType = { type: ColType.BLOB, unsigned: false };
 
+function execMemo(rt: MysqlEncryptionRuntime, prep: MysqlPreparedPlan): ExecMemo {
+  const m = prep.exec;
+  if (m !== undefined && m.generation === rt.generation) return m;
+  const catalog = prep.catalog;
+  const targets = prep.a.plan.params.filter((p) => p.target);
+  const memo: ExecMemo = {
+    generation: rt.generation,
+    ns: targets.map((p) => p.n),
+    groups: groupTargets(targets.map((p) => p.target as ValueTarget)),
+    canon: targets.map((p) => canonicalizer(rt, catalog, (p.target as ValueTarget).column)),
+    types: targets.map((p) => {
+      const t = p.target as ValueTarget;
+      const form = storedFormOf(catalog?.columnType(t.column.schema, t.column.table, targetColumn(t)));
+      return form === "raw" ? RAW_PARAM : TEXT_PARAM;
+    }),
+    env: rt.transformEnv(catalog),
+  };
+  prep.exec = memo;
+  return memo;
+}
+
 /** COM_STMT_EXECUTE: the client's parameters → the server's (protected values transformed, slots added). */
 export function executeParams(
   rt: MysqlEncryptionRuntime,
@@ -147,8 +192,9 @@ export function executeParams(
 ): ExecuteParams | undefined {
   const plan = prep.a.plan;
   const catalog = prep.catalog;
-  const targets = plan.params.filter((p) => p.target);
-  if (targets.length === 0 && !prep.serverParams) return undefined;
+  const memo = execMemo(rt, prep);
+  const ns = memo.ns;
+  if (ns.length === 0 && !prep.serverParams) return undefined;
   const values = params.values.slice();
   const types = params.types.slice();
   const clientValue = (n: number): Value => {
@@ -159,19 +205,18 @@ export function executeParams(
     }
     return v;
   };
-  if (targets.length > 0) {
-    const out = transformValues(
-      rt,
-      catalog,
-      targets.map((p) => ({ target: p.target!, value: clientValue(p.n) })),
-    );
-    targets.forEach((p, i) => {
-      values[p.n - 1] = out[i];
-      const form = storedFormOf(
-        catalog?.columnType(p.target!.column.schema, p.target!.column.table, targetColumn(p.target!)),
-      );
-      types[p.n - 1] = form === "raw" ? RAW_PARAM : TEXT_PARAM;
-    });
+  if (ns.length > 0) {
+    const canon = new Array<Value>(ns.length);
+    for (let j = 0; j < ns.length; j++) canon[j] = clientValue(ns[j]);
+    for (let j = 0; j < ns.length; j++) {
+      const v = canon[j];
+      if (v !== null) canon[j] = memo.canon[j](v);
+    }
+    const out = transformGroups(memo.env, memo.groups, canon);
+    for (let j = 0; j < ns.length; j++) {
+      values[ns[j] - 1] = out[j];
+      types[ns[j] - 1] = memo.types[j];
+    }
   }
   if (!prep.serverParams) return { types, values };
   const slotIdx = prep.serverParams.flatMap((sp) => ("slot" in sp ? [sp.slot] : []));

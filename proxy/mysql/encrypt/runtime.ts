@@ -55,6 +55,20 @@ export class MysqlEncryptionRuntime extends EncryptionRuntimeCore {
 
   /** The neutral value transforms' view: stored forms follow the catalog type of the receiving column. */
   transformEnv(catalog: MysqlCatalog | undefined): TransformEnv {
+    if (catalog === undefined) return (this.envNoCatalog ??= this.newTransformEnv(undefined));
+    let env = this.envs.get(catalog);
+    if (env === undefined) {
+      env = this.newTransformEnv(catalog);
+      this.envs.set(catalog, env);
+    }
+    return env;
+  }
+
+  /** transformEnv per catalog snapshot (an env holds nothing the policy decides: codecs are looked up per call). */
+  private readonly envs = new WeakMap<MysqlCatalog, TransformEnv>();
+  private envNoCatalog: TransformEnv | undefined;
+
+  private newTransformEnv(catalog: MysqlCatalog | undefined): TransformEnv {
     return {
       codec: (p) => this.codec(p),
       metrics: this.metrics,

@@ -36,9 +36,22 @@ export function canonicalInput(
   value: Value,
 ): Value {
   if (value === null) return null;
+  return canonicalizer(rt, catalog, column)(value);
+}
+
+/** canonicalInput for one column with its lookups done once (valid while the policy and catalog stay the same). */
+export function canonicalizer(
+  rt: MysqlEncryptionRuntime,
+  catalog: MysqlCatalog | undefined,
+  column: InputColumn,
+): (value: Buffer) => Buffer {
   const prot = rt.policy.protection(`${column.schema}.${column.table}`.toLowerCase(), column.column);
-  if (prot && prot.protect !== "mac") return plaintextTextForm(prot.type, value);
-  return serverTextForm(catalog?.columnType(column.schema, column.table, column.column), value);
+  if (prot && prot.protect !== "mac") {
+    const type = prot.type;
+    return (v) => plaintextTextForm(type, v);
+  }
+  const columnType = catalog?.columnType(column.schema, column.table, column.column);
+  return (v) => serverTextForm(columnType, v);
 }
 
 export function unknownSource(column: string): never {
