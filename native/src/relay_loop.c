@@ -54,6 +54,8 @@ struct session {
   int drain_requested;
   int finished; /* reason, once out of the relay */
   int handback; /* client bytes wait for JavaScript once the server side is idle */
+  /* a protocol error, reported once the bytes before the bad message are written (no reads until then) */
+  int stop_reason;
   uint8_t *held;
   size_t held_len;
   session_t *next;       /* hash chain */
@@ -155,9 +157,9 @@ static int set_mask(relay_t *r, endpoint_t *e, uint32_t mask) {
 
 static void update_masks(relay_t *r, session_t *s) {
   uint32_t c = 0, v = 0;
-  if (s->up.wstart == s->up.wend && !s->handback) c |= EPOLLIN;
+  if (s->up.wstart == s->up.wend && !s->handback && !s->stop_reason) c |= EPOLLIN;
   if (s->down.wstart < s->down.wend) c |= EPOLLOUT;
-  if (s->down.wstart == s->down.wend) v |= EPOLLIN;
+  if (s->down.wstart == s->down.wend && !s->stop_reason) v |= EPOLLIN;
   if (s->up.wstart < s->up.wend) v |= EPOLLOUT;
   set_mask(r, &s->cep, c);
   set_mask(r, &s->sep, v);
@@ -187,7 +189,7 @@ static size_t scan(session_t *s, int up, const uint8_t *p, size_t n, int *stop, 
 
 /* Read from d's source while everything read so far was written. Returns 0 or the reason to end. */
 static int pump(session_t *s, direction_t *d, int up, double now) {
-  for (int round = 0; round < 4 && d->wstart == d->wend && !(up && s->handback); round++) {
+  for (int round = 0; round < 4 && d->wstart == d->wend && !(up && s->handback) && !s->stop_reason; round++) {
     uint8_t *base = d->mem + RELAY_HEADROOM;
     ssize_t got = recv(d->src, base, RELAY_BUF, 0);
     if (got == 0) return up ? R_CLIENT_EOF : R_SERVER_EOF;
@@ -225,7 +227,14 @@ static int pump(session_t *s, direction_t *d, int up, double now) {
       s->handback = 1;
       return 0;
     }
-    if (stop != R_NONE) return stop;
+    if (stop != R_NONE) {
+      /* the valid messages before the bad one reach the peer first (JavaScript then sends its error) */
+      if (d->wstart < d->wend) {
+        s->stop_reason = stop;
+        return 0;
+      }
+      return stop;
+    }
     if ((size_t)got < RELAY_BUF) return 0; /* the socket is most likely empty now */
   }
   return 0;
@@ -237,6 +246,11 @@ static int quiet(session_t *s) {
 
 static void after_event(relay_t *r, session_t *s) {
   if (s->finished) return;
+  if (s->stop_reason) {
+    if (s->up.wstart == s->up.wend && s->down.wstart == s->down.wend) finish(r, s, s->stop_reason);
+    else update_masks(r, s);
+    return;
+  }
   if (s->handback && quiet(s) && s->t.outstanding == 0 && tracker_idle_responses(&s->t)) {
     finish(r, s, R_HANDBACK);
     return;
