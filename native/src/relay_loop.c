@@ -262,6 +262,16 @@ static void after_event(relay_t *r, session_t *s) {
   update_masks(r, s);
 }
 
+/* The reason that ends a session whose socket reported EPOLLHUP/EPOLLERR (its pending error, if any, in t.error). */
+static int socket_gone(session_t *s, endpoint_t *e) {
+  int err = 0;
+  socklen_t len = sizeof err;
+  if (getsockopt(e->fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0) err = errno;
+  if (err == 0) return e->client ? R_CLIENT_EOF : R_SERVER_EOF;
+  snprintf(s->t.error, sizeof s->t.error, "%s", strerror(err));
+  return e->client ? R_CLIENT_ERROR : R_SERVER_ERROR;
+}
+
 static void handle(relay_t *r, endpoint_t *e, uint32_t events, double now) {
   session_t *s = e->s;
   int end = 0;
@@ -273,6 +283,10 @@ static void handle(relay_t *r, endpoint_t *e, uint32_t events, double now) {
   if (!end && (events & (EPOLLIN | EPOLLHUP | EPOLLERR))) {
     direction_t *d = e->client ? &s->up : &s->down;
     end = pump(s, d, e->client, now);
+    /* EPOLLHUP/EPOLLERR cannot be masked: a reset socket whose reads wait (for the other side's writes, a
+     * handback or a pending protocol error) would wake the loop forever. Such a socket is gone: end now. */
+    if (!end && (events & (EPOLLHUP | EPOLLERR)) && (d->wstart < d->wend || s->handback || s->stop_reason))
+      end = socket_gone(s, e);
   }
   if (end) {
     finish(r, s, end);

@@ -93,6 +93,7 @@ let mock: MockBackend;
 let gateway: Gateway;
 let port: number;
 let backendPayload: Buffer = Buffer.alloc(0);
+let lastServer: Socket | undefined;
 const GREETING_LEN = 9 + 13 + 6; // AuthenticationOk + BackendKeyData + ReadyForQuery
 const seen = { valid: 0, invalid: 0 };
 
@@ -102,7 +103,10 @@ beforeAll(async () => {
     for (;;) {
       const m = await c.next();
       if (m.type === "Q" && m.body.toString("latin1") === "PING\0") c.socket.write(readyForQuery());
-      if (m.type === "Q" && m.body.toString("latin1") === "FUZZ-ME\0") c.socket.write(backendPayload);
+      if (m.type === "Q" && m.body.toString("latin1") === "FUZZ-ME\0") {
+        lastServer = c.socket;
+        c.socket.write(backendPayload);
+      }
     }
   });
   gateway = await startGateway(
@@ -276,6 +280,34 @@ describe("native relay fuzz: hostile bytes after the hand-over", () => {
       expect(isProtocolViolation(c.data.subarray(prefix.length)), `case ${i}`).toBe(true);
     }
   }, 180_000);
+
+  it("the server resets while the client does not read: the session ends at once, no busy loop", async () => {
+    backendPayload = Buffer.concat(Array.from({ length: 3000 }, () => msg("D", Buffer.alloc(3000, 0x43))));
+    const c = await Conn.open();
+    const addr = `127.0.0.1:${c.s.localPort}`;
+    const session = () => [...gateway.pg!.sessions].find((x) => x.ctx.clientAddress === addr);
+    const id = nativeIdOf(session()!)!;
+    c.s.pause();
+    c.s.write(serialize.query("FUZZ-ME"));
+    let last = -1;
+    for (;;) {
+      await new Promise((r) => setTimeout(r, 150));
+      const cur = relay.state(id)!.bytesDown;
+      if (cur === last) break;
+      last = cur;
+    }
+    expect(relay.state(id)!.downMid).toBe(true); // blocked on the client, the server's bytes wait unread
+    (lastServer as Socket & { resetAndDestroy(): void }).resetAndDestroy();
+    const cpu0 = process.cpuUsage();
+    await new Promise((r) => setTimeout(r, 500));
+    const cpu = process.cpuUsage(cpu0);
+    expect((cpu.user + cpu.system) / 1000).toBeLessThan(200); // the relay thread does not spin on EPOLLHUP
+    expect(relay.state(id)).toBeUndefined();
+    await new Promise((r) => setTimeout(r, 100));
+    expect(session()).toBeUndefined();
+    c.s.resume();
+    await c.until(() => c.closed, 10_000);
+  }, 60_000);
 
   it("still serves natively after the fuzzing", async () => {
     const c = await Conn.open();
