@@ -67,6 +67,12 @@ static napi_value event_object(napi_env env, relay_event_t *ev) {
     if (napi_create_buffer_copy(env, ev->held_len, ev->held, &copy, &buf) == napi_ok)
       napi_set_named_property(env, obj, "held", buf);
   }
+  if (ev->held_server_len > 0) {
+    void *copy;
+    napi_value buf;
+    if (napi_create_buffer_copy(env, ev->held_server_len, ev->held_server, &copy, &buf) == napi_ok)
+      napi_set_named_property(env, obj, "heldServer", buf);
+  }
   return obj;
 }
 

@@ -53,7 +53,7 @@ typedef struct tracker {
   int my_state;      /* response state machine */
   uint64_t my_count; /* column definitions (or parameters) left in the current phase */
   uint64_t my_columns;
-  int my_cmd;        /* command whose response is in progress */
+  int my_cmd;        /* 1 while the response in progress holds binary resultsets */
   int my_cont_up, my_cont_down; /* inside a >16 MiB payload (continuation packets) */
   int my_infile;     /* client is sending LOAD DATA LOCAL content */
   char error[200];

@@ -53,11 +53,13 @@ struct session {
   tracker_t t;
   int drain_requested;
   int finished; /* reason, once out of the relay */
-  int handback; /* client bytes wait for JavaScript once the server side is idle */
+  /* 1: a client command waits for JavaScript once no response is in progress;
+   * 2: a server packet waits for JavaScript (written bytes first) */
+  int handback;
   /* a protocol error, reported once the bytes before the bad message are written (no reads until then) */
   int stop_reason;
-  uint8_t *held;
-  size_t held_len;
+  uint8_t *held, *held_server;
+  size_t held_len, held_server_len;
   session_t *next;       /* hash chain */
   session_t *grave_next; /* to free at the end of the batch */
 };
@@ -99,8 +101,8 @@ static void fill_event(session_t *s, relay_event_t *ev) {
   ev->client_terminated = s->t.client_terminated;
   ev->server_fatal = s->t.server_fatal;
   ev->up_mid = s->t.up_left > 0 || s->up.carry > 0 || s->up.wstart < s->up.wend || s->t.my_cont_up || s->t.my_infile;
-  ev->down_mid = s->t.down_left > 0 || s->down.carry > 0 || s->down.wstart < s->down.wend || s->t.my_cont_down ||
-                 (s->t.proto == PROTO_MYSQL && s->t.my_state != 0);
+  /* inside a packet, not inside a response: MySQL may end a response with an ERR packet of smgate's */
+  ev->down_mid = s->t.down_left > 0 || s->down.carry > 0 || s->down.wstart < s->down.wend || s->t.my_cont_down;
   ev->bytes_up = s->up.bytes;
   ev->bytes_down = s->down.bytes;
   memcpy(ev->error, s->t.error, sizeof ev->error);
@@ -118,6 +120,17 @@ static void unlink_session(relay_t *r, session_t *s, int reason) {
   r->graveyard = s;
 }
 
+static uint8_t *join(const uint8_t *a, size_t alen, const uint8_t *b, size_t blen, size_t *len) {
+  *len = 0;
+  if (alen + blen == 0) return NULL;
+  uint8_t *out = malloc(alen + blen);
+  if (!out) return NULL;
+  memcpy(out, a, alen);
+  if (blen) memcpy(out + alen, b, blen);
+  *len = alen + blen;
+  return out;
+}
+
 static void finish(relay_t *r, session_t *s, int reason) {
   if (s->finished) return;
   unlink_session(r, s, reason);
@@ -125,10 +138,9 @@ static void finish(relay_t *r, session_t *s, int reason) {
   if (!ev) return;
   fill_event(s, ev);
   if (reason == R_HANDBACK) {
-    ev->held = s->held;
-    ev->held_len = s->held_len;
-    s->held = NULL;
-    s->held_len = 0;
+    /* the unforwarded bytes of each direction: what the tracker stopped at, or an incomplete message head */
+    ev->held = join(s->up.carry_buf, s->up.carry, s->held, s->held_len, &ev->held_len);
+    ev->held_server = join(s->down.carry_buf, s->down.carry, s->held_server, s->held_server_len, &ev->held_server_len);
   }
   r->notify(r->ctx, ev);
 }
@@ -137,6 +149,7 @@ static void free_session(session_t *s) {
   free(s->up.mem);
   free(s->down.mem);
   free(s->held);
+  free(s->held_server);
   free(s);
 }
 
@@ -159,7 +172,7 @@ static void update_masks(relay_t *r, session_t *s) {
   uint32_t c = 0, v = 0;
   if (s->up.wstart == s->up.wend && !s->handback && !s->stop_reason) c |= EPOLLIN;
   if (s->down.wstart < s->down.wend) c |= EPOLLOUT;
-  if (s->down.wstart == s->down.wend && !s->stop_reason) v |= EPOLLIN;
+  if (s->down.wstart == s->down.wend && s->handback != 2 && !s->stop_reason) v |= EPOLLIN;
   if (s->up.wstart < s->up.wend) v |= EPOLLOUT;
   set_mask(r, &s->cep, c);
   set_mask(r, &s->sep, v);
@@ -189,7 +202,7 @@ static size_t scan(session_t *s, int up, const uint8_t *p, size_t n, int *stop, 
 
 /* Read from d's source while everything read so far was written. Returns 0 or the reason to end. */
 static int pump(session_t *s, direction_t *d, int up, double now) {
-  for (int round = 0; round < 4 && d->wstart == d->wend && !(up && s->handback) && !s->stop_reason; round++) {
+  for (int round = 0; round < 4 && d->wstart == d->wend && !s->handback && !s->stop_reason; round++) {
     uint8_t *base = d->mem + RELAY_HEADROOM;
     ssize_t got = recv(d->src, base, RELAY_BUF, 0);
     if (got == 0) return up ? R_CLIENT_EOF : R_SERVER_EOF;
@@ -220,11 +233,17 @@ static int pump(session_t *s, direction_t *d, int up, double now) {
     int end = write_out(s, d, up);
     if (end) return end;
     if (stop == R_HANDBACK) {
-      s->held = malloc(rest);
-      if (!s->held) return R_CLIENT_ERROR;
-      memcpy(s->held, start + fwd, rest);
-      s->held_len = rest;
-      s->handback = 1;
+      uint8_t *held = malloc(rest ? rest : 1);
+      if (!held) return up ? R_CLIENT_ERROR : R_SERVER_ERROR;
+      memcpy(held, start + fwd, rest);
+      if (up) {
+        s->held = held;
+        s->held_len = rest;
+      } else {
+        s->held_server = held;
+        s->held_server_len = rest;
+      }
+      s->handback = up ? 1 : 2;
       return 0;
     }
     if (stop != R_NONE) {
@@ -240,6 +259,8 @@ static int pump(session_t *s, direction_t *d, int up, double now) {
   return 0;
 }
 
+static int written(session_t *s) { return s->up.wstart == s->up.wend && s->down.wstart == s->down.wend; }
+
 static int quiet(session_t *s) {
   return s->up.wstart == s->up.wend && s->down.wstart == s->down.wend && s->up.carry == 0 && s->down.carry == 0;
 }
@@ -251,7 +272,8 @@ static void after_event(relay_t *r, session_t *s) {
     else update_masks(r, s);
     return;
   }
-  if (s->handback && quiet(s) && s->t.outstanding == 0 && tracker_idle_responses(&s->t)) {
+  if ((s->handback == 1 && written(s) && s->t.outstanding == 0 && tracker_idle_responses(&s->t)) ||
+      (s->handback == 2 && written(s))) {
     finish(r, s, R_HANDBACK);
     return;
   }
@@ -472,5 +494,6 @@ void relay_destroy(relay_t *r) {
 void relay_event_free(relay_event_t *ev) {
   if (!ev) return;
   free(ev->held);
+  free(ev->held_server);
   free(ev);
 }

@@ -19,9 +19,11 @@ typedef struct relay_event {
   int up_mid, down_mid;
   double bytes_up, bytes_down;
   char error[200];
-  /* R_HANDBACK: the client bytes not forwarded (owned by the event) */
+  /* R_HANDBACK: the client and server bytes not forwarded (owned by the event) */
   uint8_t *held;
   size_t held_len;
+  uint8_t *held_server;
+  size_t held_server_len;
 } relay_event_t;
 
 typedef struct relay relay_t;

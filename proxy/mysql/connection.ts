@@ -5,9 +5,10 @@
 import net from "node:net";
 import tls from "node:tls";
 import type { Logger } from "pino";
+import { nativeRelay, type RelayEvent, RelayProto, RelayReason, resumeReading, stopReading } from "../native/relay.js";
 import { AuthRelay } from "./auth-relay.js";
 import { BackendHalf } from "./backend-half.js";
-import { Cap, Err, type ErrSpec, MARIADB_EXTENDED_METADATA, Status } from "./constants.js";
+import { Cap, Com, Err, type ErrSpec, MARIADB_EXTENDED_METADATA, Status } from "./constants.js";
 import {
   CONSUMED,
   PAUSE,
@@ -54,6 +55,8 @@ export interface ConnectionSettings {
   /** The handshake and authentication must finish within this time (slow-client protection). */
   authTimeoutMs: number;
   hooksFactory?: MysqlHooksFactory;
+  /** Hand the session to the native relay between commands while it has no hooks (when the addon is built). */
+  nativeRelay?: boolean;
   /** Backend latency per command (smgate_backend_statement_seconds{protocol="mysql"}). */
   observeBackendSeconds?: (seconds: number) => void;
 }
@@ -82,7 +85,24 @@ export class MysqlConnection implements SessionCore {
   private authTimer: NodeJS.Timeout | undefined;
   private closed = false;
   private readonly onClientData = (d: Buffer) => this.feed(this.clientFramer, d, "client");
-  private readonly onServerData = (d: Buffer) => this.feed(this.serverFramer, d, "server");
+  private readonly onServerData = (d: Buffer) => {
+    this.feed(this.serverFramer, d, "server");
+    if (this.nativeWanted && !this.nativeScheduled && this.pending.length === 0 && !this.backend.busy) {
+      // after this tick: the stream's own read-more tick would restart a handle stopped now
+      this.nativeScheduled = true;
+      setImmediate(() => {
+        this.nativeScheduled = false;
+        this.goNative();
+      });
+    }
+  };
+  private nativeScheduled = false;
+  /** A session without hooks on a listener with native_relay: relayed natively between commands. */
+  private nativeWanted = false;
+  /** Id of this session in the native relay while it relays it (undefined = JavaScript relays it). */
+  private nativeId: number | undefined;
+  /** After the native relay: the server-to-client stream was left inside a packet. */
+  private nativeDownMid = false;
 
   constructor(
     socket: net.Socket,
@@ -245,8 +265,9 @@ export class MysqlConnection implements SessionCore {
   /** Send an ERR to the client (best effort) and end the connection. */
   fatal(spec: ErrSpec, message: string, seq: number): void {
     if (this.closed) return;
+    this.takeBackFromNative();
     try {
-      this.client.write(errPacket(spec, message, seq));
+      if (!this.nativeDownMid) this.client.write(errPacket(spec, message, seq));
     } catch {
       // the client is gone
     }
@@ -262,6 +283,7 @@ export class MysqlConnection implements SessionCore {
 
   close(reason: string): void {
     if (this.closed) return;
+    this.takeBackFromNative();
     this.closed = true;
     this.phase = "closed";
     this.log.debug({ conn: this.ctx.connectionId, reason }, "connection closed");
@@ -279,6 +301,7 @@ export class MysqlConnection implements SessionCore {
 
   /** Forcefully end (gateway shutdown). */
   destroy(): void {
+    this.takeBackFromNative();
     this.client.destroy();
     this.close("gateway shutdown");
   }
@@ -323,6 +346,10 @@ export class MysqlConnection implements SessionCore {
   beginShutdown(): void {
     this.drainRequested = true;
     if (this.phase !== "command") return; // handshakes in progress end at the deadline
+    if (this.nativeId !== undefined) {
+      nativeRelay?.drain(this.nativeId); // an Idle event comes back once no transaction is open
+      return;
+    }
     this.closeIfDrainedAndIdle();
   }
 
@@ -392,6 +419,13 @@ export class MysqlConnection implements SessionCore {
       this.fatal(Err.ACCESS_DENIED, "smgate: session setup failed", 0);
       return;
     }
+    // per-command latency metrics are measured in JavaScript: such sessions stay here
+    this.nativeWanted =
+      this.settings.nativeRelay === true &&
+      !this.hooks &&
+      !this.settings.observeBackendSeconds &&
+      nativeRelay !== undefined;
+    if (this.nativeWanted) setImmediate(() => this.goNative());
     const ready = this.hooks?.ready;
     if (ready) {
       // e.g. the encryption layer loading the catalog: client commands wait (buffered) until it is ready
@@ -407,6 +441,115 @@ export class MysqlConnection implements SessionCore {
         );
         resume();
       });
+    }
+  }
+
+  // ---- native relay --------------------------------------------------------------------------------------
+
+  /**
+   * Hand the session to the native relay between commands: nothing pending or in progress, no byte of either
+   * stream held here, both sockets plain TCP. The relay hands it back before any command JavaScript must handle.
+   */
+  private goNative(): void {
+    const relay = nativeRelay;
+    if (!relay || this.closed || this.phase !== "command" || this.nativeId !== undefined) return;
+    if (this.drainRequested || this.auth || this.quitting || this.backend.busy || this.pending.length > 0) return;
+    if (!this.clientFramer.atBoundary || !this.serverFramer.atBoundary || this.clientFramer.seqDelta !== 0) return;
+    if (this.serverFramer.seqDelta !== 0 || this.clientBlocked || this.serverBlocked) return;
+    const client = this.client;
+    const server = this.server;
+    if (client.writableLength > 0 || server.writableLength > 0 || !relay.canAttach(client, server)) return;
+    if (!stopReading(client) || !stopReading(server)) {
+      resumeReading(client);
+      resumeReading(server);
+      return;
+    }
+    let id: number | undefined;
+    try {
+      id = relay.attach(
+        client,
+        server,
+        {
+          proto: RelayProto.mysql,
+          maxMessage: this.settings.maxMessageBytes,
+          outstanding: 0,
+          busySince: 0,
+          tx: (this.ctx.serverStatus & Status.IN_TRANS ? "T" : "I").charCodeAt(0),
+          caps: this.ctx.capabilities,
+          localInfile: this.settings.allowLocalInfile,
+        },
+        (e) => this.fromNative(e),
+      );
+    } catch (err) {
+      this.log.warn({ conn: this.ctx.connectionId, err: (err as Error).message }, "native relay refused the session");
+    }
+    if (id === undefined) {
+      this.nativeWanted = false;
+      resumeReading(client);
+      resumeReading(server);
+      return;
+    }
+    this.nativeId = id;
+  }
+
+  /** Take the session back (synchronously) before smgate writes to or closes its sockets. */
+  private takeBackFromNative(): void {
+    if (this.nativeId === undefined) return;
+    const e = nativeRelay?.abort(this.nativeId);
+    this.nativeId = undefined;
+    if (e) this.applyNativeState(e);
+  }
+
+  private applyNativeState(e: RelayEvent): void {
+    this.nativeId = undefined;
+    const inTrans = e.tx === "T".charCodeAt(0);
+    this.ctx.serverStatus = inTrans
+      ? this.ctx.serverStatus | Status.IN_TRANS
+      : this.ctx.serverStatus & ~Status.IN_TRANS;
+    if (e.clientTerminated) this.quitting = true;
+    this.nativeDownMid = e.downMid;
+  }
+
+  /** The native relay gave the session back: finish what made it leave, or go on in JavaScript. */
+  private fromNative(e: RelayEvent): void {
+    if (this.closed || this.nativeId !== e.id) return;
+    this.applyNativeState(e);
+    switch (e.reason) {
+      case RelayReason.Handback:
+        // a command or a server packet only JavaScript handles: frame it (and what follows) here, then read on.
+        // Server bytes stop only at the first packet of a COM_QUERY response (a LOCAL INFILE request).
+        if (e.heldServer) {
+          if (e.outstanding > 0) this.pending.push(queryResponse());
+          this.onServerData(e.heldServer);
+        }
+        if (e.held && !this.closed) this.onClientData(e.held);
+        if (!this.closed) {
+          resumeReading(this.client);
+          resumeReading(this.server);
+        }
+        return;
+      case RelayReason.ClientEof:
+        this.close("client closed");
+        return;
+      case RelayReason.ServerEof:
+        if (!this.quitting) this.log.info({ conn: this.ctx.connectionId }, "server closed the connection");
+        this.endClient();
+        return;
+      case RelayReason.ClientError:
+      case RelayReason.ServerError:
+        this.close(`${e.reason === RelayReason.ClientError ? "client" : "server"} socket error`);
+        return;
+      case RelayReason.ProtocolClient:
+        this.protocolError(new MalformedPacketError(e.error), "client");
+        return;
+      case RelayReason.ProtocolServer:
+        this.protocolError(new MalformedPacketError(e.error), "server");
+        return;
+      case RelayReason.Idle:
+        this.closeIfDrainedAndIdle();
+        return;
+      default:
+        this.close(`native relay ended the session (${e.reason})`);
     }
   }
 
@@ -581,4 +724,23 @@ export class MysqlConnection implements SessionCore {
     if (!this.auth.checkPlugin(plugin, clientSeq)) return;
     this.writeServer(framePacket(buildHandshakeResponse(toServer), serverSeq).bytes);
   }
+}
+
+/** The pending entry of a COM_QUERY whose response the native relay hands back before its first packet. */
+function queryResponse(): PendingResponse {
+  return {
+    kind: "resultset",
+    command: Com.QUERY,
+    seqDelta: 0,
+    resultIndex: 0,
+    sql: undefined,
+    originalSql: undefined,
+    plan: undefined,
+    stmt: undefined,
+    database: undefined,
+    resetsSession: undefined,
+    local: undefined,
+    preparing: undefined,
+    startedAt: undefined,
+  };
 }

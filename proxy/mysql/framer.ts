@@ -117,6 +117,11 @@ export class PacketFramer {
     return this.paused;
   }
 
+  /** No byte of a packet is held, collected or still streaming (the stream may change hands). */
+  get atBoundary(): boolean {
+    return this.buffered() === 0 && this.contMode === 0 && !this.paused && !this.processing;
+  }
+
   /** Forward the run of untouched packets seen so far (call before writing anything of your own). */
   flushRun(): void {
     if (this.runStart >= 0) {

@@ -39,6 +39,8 @@ export interface MysqlGatewayOptions {
   authTimeoutMs?: number;
   /** Per-session rewrite hooks (the encryption layer); none = transparent relay. */
   hooks?: MysqlHooksFactory;
+  /** Hand sessions without hooks to the native relay between commands (default true; needs the addon). */
+  nativeRelay?: boolean;
   logger?: Logger;
   /** Prometheus registry of the process (connections gauge / counter with protocol="mysql"). */
   metrics?: GatewayMetrics;
@@ -103,6 +105,7 @@ export function mysqlOptionsFromConfig(
               rejectUnauthorized: bt.reject_unauthorized,
               servername: bt.servername,
             },
+    nativeRelay: l.native_relay ?? true,
     maxConnections: cfg.limits.max_connections,
     maxMessageBytes: cfg.limits.max_message_bytes,
     ...extra,
@@ -141,6 +144,7 @@ export async function startMysqlGateway(opts: MysqlGatewayOptions): Promise<Mysq
     connectTimeoutMs: opts.connectTimeoutMs ?? 10_000,
     authTimeoutMs: opts.authTimeoutMs ?? 10_000,
     hooksFactory: opts.hooks,
+    nativeRelay: opts.nativeRelay ?? true,
     observeBackendSeconds: opts.metrics
       ? (s: number) => opts.metrics?.backendSeconds.observe({ protocol: "mysql" }, s)
       : undefined,

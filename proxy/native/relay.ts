@@ -37,8 +37,10 @@ export interface RelayEvent {
   bytesUp: number;
   bytesDown: number;
   error: string;
-  /** Handback: client bytes not forwarded (start with the message JavaScript must handle). */
+  /** Handback: client bytes not forwarded (may start with the command JavaScript must handle). */
   held?: Buffer;
+  /** Handback: server bytes not forwarded (may start with the packet JavaScript must handle). */
+  heldServer?: Buffer;
 }
 
 export interface AttachState {
@@ -145,6 +147,8 @@ function socketFd(s: Socket): number | undefined {
 /**
  * Stop a socket's reads at its handle (not only the stream: a paused net.Socket may keep reading into its
  * buffer). Returns false when bytes were already read into the stream's buffer (they would be lost to the relay).
+ * Call it outside the socket's 'data' handlers (e.g. from setImmediate): a read-more tick the stream scheduled
+ * after a 'data' event would otherwise start the handle again.
  */
 export function stopReading(s: Socket): boolean {
   const h = (s as unknown as { _handle?: { reading?: boolean; readStop?: () => number } })._handle;
@@ -157,9 +161,17 @@ export function stopReading(s: Socket): boolean {
   return s.readableLength === 0;
 }
 
-/** Restart reads on a socket taken back from the relay. */
+/**
+ * Restart reads on a socket after stopReading(). The stream alone may not restart the handle (a read it asked
+ * for before the stop still counts as in progress), so the handle is restarted here.
+ */
 export function resumeReading(s: Socket): void {
   s.resume();
+  const h = (s as unknown as { _handle?: { reading?: boolean; readStart?: () => number } })._handle;
+  if (h && !s.destroyed && h.reading === false && typeof h.readStart === "function") {
+    h.reading = true;
+    h.readStart();
+  }
 }
 
 const loaded = load();

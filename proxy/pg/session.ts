@@ -4,7 +4,7 @@
 // failure ends this session only.
 import type { Socket } from "node:net";
 import type { Logger } from "../log.js";
-import { nativeRelay, type RelayEvent, RelayProto, RelayReason, stopReading } from "../native/relay.js";
+import { nativeRelay, type RelayEvent, RelayProto, RelayReason, resumeReading, stopReading } from "../native/relay.js";
 import { type BackendTarget, connectBackend } from "./backend-connect.js";
 import { BackendHalf, type BackendOwner } from "./backend-half.js";
 import { decodeErrorFields, encodeBackendKeyData, encodeErrorResponse } from "./backend-messages.js";
@@ -218,15 +218,13 @@ export class PgSession implements FrontendOwner, BackendOwner {
     );
     server.write(startup.raw);
     if (pending.length > 0) fromClient(pending); // bytes that came right after the startup packet
-    // Without hooks nothing keeps a view of a client chunk once it is written: read into a reused buffer
-    // (bytes the socket already buffered are delivered first). Hooks may hold decoded views, so hooked sessions keep
-    // Node's 'data' events with a fresh buffer per read.
-    const fastRead =
-      !this.hooks &&
-      readIntoBuffer(sock, {
-        onChunk: fromClient,
-        canReuse: () => !this.front!.framer.isPaused && !this.serverOut!.queued,
-      });
+    // Nothing keeps a view of a client chunk once it is written — not the framer, the halves, the context, nor the
+    // hooks (they copy what they keep: test/pg-encrypt/client-chunk-reuse.test.ts) — so reads go into a reused
+    // buffer (bytes the socket already buffered are delivered first).
+    const fastRead = readIntoBuffer(sock, {
+      onChunk: fromClient,
+      canReuse: () => !this.front!.framer.isPaused && !this.serverOut!.queued,
+    });
     if (!fastRead) sock.on("data", fromClient);
     server.resume();
     sock.resume();
@@ -356,8 +354,8 @@ export class PgSession implements FrontendOwner, BackendOwner {
     const client = this.client;
     if (!relay.canAttach(client, server)) return;
     if (!stopReading(client) || !stopReading(server)) {
-      client.resume();
-      server.resume();
+      resumeReading(client);
+      resumeReading(server);
       return;
     }
     let id: number | undefined;
@@ -378,8 +376,8 @@ export class PgSession implements FrontendOwner, BackendOwner {
       this.log.warn({ err: (e as Error).message }, "native relay refused the session; relaying in JavaScript");
     }
     if (id === undefined) {
-      client.resume();
-      server.resume();
+      resumeReading(client);
+      resumeReading(server);
       return;
     }
     this.nativeId = id;

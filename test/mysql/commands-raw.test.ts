@@ -18,6 +18,8 @@ beforeAll(async () => {
   await d.query("CREATE TABLE t_fields (id INT, name VARCHAR(10))");
   await d.end();
   gw = await startGateway({
+    // this test reads the session context JavaScript keeps per command (the native relay keeps none)
+    nativeRelay: false,
     hooks: (ctx) => {
       sessions.push(ctx);
       return undefined;

@@ -4,7 +4,7 @@
 // with the same read made directly against the server.
 import { createHash } from "node:crypto";
 import mysql from "mysql2/promise";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from "vitest";
 import type { MysqlGateway, MysqlSessionContext } from "../../proxy/mysql/index.js";
 import {
   createDatabase,
@@ -103,7 +103,16 @@ describe("mysql2 text and prepared protocol", () => {
   });
 
   it("reuses a prepared statement with re-bound parameter types and tracks it in the session context", async () => {
-    const c = await viaGateway(gw, { database: db, connectAttributes: { program_name: "stmt-tracker" } });
+    // the statements JavaScript tracks per session (the native relay, which carries hookless sessions, keeps none)
+    const jsGw = await startGateway({
+      nativeRelay: false,
+      hooks: (ctx) => {
+        sessions.push(ctx);
+        return undefined;
+      },
+    });
+    onTestFinished(() => jsGw.close());
+    const c = await viaGateway(jsGw, { database: db, connectAttributes: { program_name: "stmt-tracker" } });
     const ctx = sessions.find((s) => s.app === "stmt-tracker")!;
     expect(ctx).toBeDefined();
     for (const v of [1, "2", 3.5, null, 10n]) {
