@@ -57,7 +57,8 @@ export async function startWorkerRuntime(o: WorkerRuntimeOptions): Promise<Worke
   try {
     gateway = await startGateway(config, {
       logger,
-      metrics,
+      // per-command metrics keep MySQL sessions in JavaScript: only when something reads them
+      metrics: o.observe ? metrics : undefined,
       pgHooks,
       mysqlHooks,
       workerIndex: o.slot,
