@@ -390,6 +390,9 @@ export class PgSession implements FrontendOwner, BackendOwner {
     const e = nativeRelay?.abort(this.nativeId);
     this.nativeId = undefined;
     if (e) this.applyNativeState(e);
+    // it left the relay on its own a moment ago and its event (with the stream state) is still on its way:
+    // smgate cannot know where either stream stands, so it writes nothing of its own into them
+    else this.nativeMid = { up: true, down: true };
   }
 
   private applyNativeState(e: RelayEvent): void {

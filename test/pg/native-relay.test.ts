@@ -269,6 +269,49 @@ describe("native relay: session lifecycle", () => {
     expect(nativeIdOf(sessionAt(gw, streamOf(c).localPort!)!)).toBe(id);
   });
 
+  it("a client's CancelRequest stops a native session's running statement (57014); the session goes on", async () => {
+    const gw = await gateway();
+    const app = "smg_native_cancel";
+    const c = await RawClient.connect(gw.port);
+    cleanups.push(() => c.socket.destroy());
+    c.send(serialize.startup({ user: "postgres", database: db, application_name: app }));
+    const greeting = await c.waitFor((m) => m.name === "readyForQuery");
+    const key = greeting.find((m) => m.name === "backendKeyData") as unknown as {
+      processID: number;
+      secretKey: number;
+    };
+    const { id } = await untilNative(gw, c.socket);
+    c.send(serialize.query("SELECT pg_sleep(30)"));
+    const d = directClient();
+    await d.connect();
+    await until(
+      async () =>
+        (
+          await d.query(
+            "SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = $1 AND state = 'active'",
+            [app],
+          )
+        ).rows[0].n === 1,
+      5000,
+      "statement running",
+    );
+    await d.end();
+    const k = await RawClient.connect(gw.port);
+    k.send(serialize.cancel(key.processID, key.secretKey));
+    const got = await c.waitFor((m) => m.name === "error", 5000);
+    expect(got.at(-1)).toMatchObject({ code: "57014" });
+    await c.untilReady();
+    c.send(serialize.query("SELECT 1"));
+    expect((await c.untilReady()).map((m) => m.name)).toEqual([
+      "rowDescription",
+      "dataRow",
+      "commandComplete",
+      "readyForQuery",
+    ]);
+    await k.closedPromise();
+    expect(nativeIdOf(sessionAt(gw, c.socket.localPort!)!)).toBe(id);
+  });
+
   it("malformed client messages after the hand-over get FATAL 08P01; other sessions keep working", async () => {
     const gw = await gateway({ limits: { max_message_bytes: 1 << 20 } });
     const { c: bystander, id } = await nativeClient(gw);
