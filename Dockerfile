@@ -19,7 +19,11 @@ COPY audit ./audit
 COPY plugins/installer ./plugins/installer
 COPY cli ./cli
 COPY bench ./bench
-RUN npx tsc -p tsconfig.build.json \
+COPY native ./native
+COPY scripts ./scripts
+# the native relay addon (passthrough sessions off Node's event loop); the image requires it
+RUN npm run build:native \
+ && npx tsc -p tsconfig.build.json \
  && npm prune --omit=dev --no-fund --no-audit
 
 FROM node:20-bookworm-slim AS run
@@ -33,6 +37,7 @@ WORKDIR /opt/smgate
 COPY --from=build /src/package.json ./
 COPY --from=build /src/node_modules ./node_modules
 COPY --from=build /src/dist ./dist
+COPY --from=build /src/native/build/Release/smgate_relay.node ./native/build/Release/smgate_relay.node
 COPY docs ./docs
 USER smgate
 ENV NODE_ENV=production

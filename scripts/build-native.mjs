@@ -3,14 +3,33 @@
 // toolchain still installs; set SMGATE_REQUIRE_NATIVE=1 (CI does) to make a failed build fail the install.
 import { spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
+import { dirname, join } from "node:path";
 
 if (process.platform !== "linux") {
   console.warn("smgate: the native relay is built on Linux only; using the JavaScript relay");
   process.exit(0);
 }
-const gyp = process.env.npm_config_node_gyp;
-const [cmd, args] = gyp && existsSync(gyp) ? [process.execPath, [gyp]] : ["node-gyp", []];
-const r = spawnSync(cmd, [...args, "rebuild", "--directory", "native"], { stdio: "inherit" });
+// npm tells its scripts where its own node-gyp is; run directly, look where npm installs it beside node
+const bundled = join(
+  dirname(process.execPath),
+  "..",
+  "lib",
+  "node_modules",
+  "npm",
+  "node_modules",
+  "node-gyp",
+  "bin",
+  "node-gyp.js",
+);
+const gyp = [process.env.npm_config_node_gyp, bundled].find((p) => p && existsSync(p));
+const [cmd, args] = gyp ? [process.execPath, [gyp]] : ["node-gyp", []];
+// headers: npm passes its nodedir setting to scripts; otherwise use the ones installed with node, if any
+// (so a machine without network builds too)
+const prefix = join(dirname(process.execPath), "..");
+const nodedir =
+  process.env.npm_config_nodedir ?? (existsSync(join(prefix, "include", "node", "node_api.h")) ? prefix : undefined);
+const extra = nodedir ? [`--nodedir=${nodedir}`] : [];
+const r = spawnSync(cmd, [...args, "rebuild", "--directory", "native", ...extra], { stdio: "inherit" });
 if (r.status !== 0) {
   const why = r.error ? r.error.message : `exit ${r.status}`;
   if (process.env.SMGATE_REQUIRE_NATIVE === "1") {
