@@ -22,7 +22,7 @@ COPY bench ./bench
 COPY native ./native
 COPY scripts ./scripts
 # the native relay addon (passthrough sessions off Node's event loop); the image requires it
-RUN npm run build:native \
+RUN SMGATE_REQUIRE_NATIVE=1 node scripts/build-native.mjs \
  && npx tsc -p tsconfig.build.json \
  && npm prune --omit=dev --no-fund --no-audit
 
