@@ -310,18 +310,11 @@ export class BackendHalf implements PacketHandler {
     const batch = this.batch;
     if (!batch || batch.size === 0 || this.discarding) return !this.discarding;
     const cur = this.current!;
-    let seq = this.batchOutSeq;
     let refusal: unknown;
-    const parts: Buffer[] = [];
+    let out: { bytes: Buffer; nextSeq: number } | undefined;
     try {
       refusal = this.core.hooks?.onRows?.(this.core.ctx, cur, batch);
-      if (!isRefusal(refusal)) {
-        for (let i = 0; i < batch.size; i++) {
-          const f = framePacket(batch.encode(i), seq);
-          parts.push(f.bytes);
-          seq = f.nextSeq;
-        }
-      }
+      if (!isRefusal(refusal)) out = batch.encodeBatch(this.batchOutSeq);
     } catch (err) {
       // a hook that throws, or a value it set that does not fit the column type shown: fail closed
       this.core.log.error({ conn: this.core.ctx.connectionId, err: (err as Error).name }, "row transformation failed");
@@ -333,10 +326,11 @@ export class BackendHalf implements PacketHandler {
       this.discarding = true;
       return false;
     }
-    this.emit(parts.length === 1 ? parts[0] : Buffer.concat(parts));
+    if (out === undefined) throw new Error("row batch not encoded"); // unreachable: no refusal means encoded
+    this.emit(out.bytes);
     batch.clear();
-    this.outSeq = seq;
-    this.batchOutSeq = seq;
+    this.outSeq = out.nextSeq;
+    this.batchOutSeq = out.nextSeq;
     return true;
   }
 

@@ -226,6 +226,27 @@ export class PayloadWriter {
     return this.len;
   }
 
+  /** Overwrite a 3-byte little-endian value at `at` (a packet length filled in once its payload is written). */
+  u24At(at: number, v: number): this {
+    if (at + 3 > this.len) throw new RangeError("PayloadWriter.u24At past the written bytes");
+    this.buf[at] = v & 0xff;
+    this.buf[at + 1] = (v >> 8) & 0xff;
+    this.buf[at + 2] = (v >> 16) & 0xff;
+    return this;
+  }
+
+  /** The bytes written from `from` on (a view: valid until the next write). */
+  view(from: number): Buffer {
+    return this.buf.subarray(from, this.len);
+  }
+
+  /** Forget what was written after the first `n` bytes. */
+  truncate(n: number): this {
+    if (n < 0 || n > this.len) throw new RangeError("PayloadWriter.truncate out of range");
+    this.len = n;
+    return this;
+  }
+
   finish(): Buffer {
     return this.buf.subarray(0, this.len);
   }
