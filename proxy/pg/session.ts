@@ -80,6 +80,8 @@ export class PgSession implements FrontendOwner, BackendOwner {
   private readonly log: Logger;
   /** Id of this session in the native relay while it relays it (undefined = JavaScript relays it). */
   private nativeId: number | undefined;
+  /** The session was handed to the native relay (its sockets' reads were stopped at the handle). */
+  private wasNative = false;
   /** After the native relay: a message was left partly forwarded in that direction. */
   private nativeMid = { up: false, down: false };
 
@@ -381,6 +383,7 @@ export class PgSession implements FrontendOwner, BackendOwner {
       return;
     }
     this.nativeId = id;
+    this.wasNative = true;
     this.log.debug({ relay: id }, "session relayed natively");
   }
 
@@ -543,6 +546,12 @@ export class PgSession implements FrontendOwner, BackendOwner {
     if (s) {
       if (destroyServer) s.destroy();
       else s.end();
+    }
+    if (this.wasNative) {
+      // reads were stopped for the relay: restart them so each socket sees its peer's FIN and closes now, not
+      // at the timer below (bytes read from here on are dropped: the session is closed)
+      resumeReading(c);
+      if (s) resumeReading(s);
     }
     const timer = setTimeout(() => {
       c.destroy();

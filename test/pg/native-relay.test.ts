@@ -8,6 +8,7 @@
 // sessions at once; and native_relay: false keeping sessions in JavaScript.
 import { execFile } from "node:child_process";
 import { createHash } from "node:crypto";
+import { readdirSync } from "node:fs";
 import type { Socket } from "node:net";
 import { Readable, Writable } from "node:stream";
 import { pipeline } from "node:stream/promises";
@@ -345,11 +346,22 @@ describe("native relay: session lifecycle", () => {
     await c.waitFor((m) => m.name === "dataRow");
     const d = directClient();
     await d.connect();
-    const running = await d.query("SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = $1", [app]);
-    await d.end();
-    expect(running.rows[0].n).toBe(1);
-    c.socket.destroy();
-    await backendGone(app, 5000);
+    try {
+      const running = await d.query("SELECT pid FROM pg_stat_activity WHERE application_name = $1", [app]);
+      expect(running.rows.length).toBe(1);
+      const pid = running.rows[0].pid as number;
+      c.socket.destroy();
+      const t0 = Date.now();
+      await until(
+        async () =>
+          (await d.query("SELECT count(*)::int AS n FROM pg_stat_activity WHERE pid = $1", [pid])).rows[0].n === 0,
+        5000,
+        `backend ${pid} gone`,
+      );
+      expect(Date.now() - t0).toBeLessThan(5000);
+    } finally {
+      await d.end();
+    }
     await until(() => gw.gateway.pg!.sessions.size === 0, 5000, "session closed");
   });
 
@@ -370,6 +382,20 @@ describe("native relay: session lifecycle", () => {
     await until(() => gw.gateway.pg!.sessions.size === 0, 5000, "session closed");
     const { c: fresh } = await nativeClient(gw);
     expect((await fresh.query("SELECT 1 AS ok")).rows).toEqual([{ ok: 1 }]);
+  });
+
+  it("the sockets of native sessions close as soon as the sessions end (no descriptor waits for a timer)", async () => {
+    const gw = await gateway();
+    await nativeClient(gw); // the relay thread (epoll, eventfd) exists before the baseline
+    const fds = () => readdirSync("/proc/self/fd").length;
+    const base = fds();
+    const clients: pg.Client[] = [];
+    for (let i = 0; i < 10; i++) clients.push((await nativeClient(gw)).c);
+    expect(relay.count).toBe(11);
+    expect(fds()).toBeGreaterThanOrEqual(base + 30); // client, gateway-side and server sockets of each session
+    await Promise.all(clients.map((c) => c.end()));
+    await until(() => gw.gateway.pg!.sessions.size === 1, 5000, "sessions closed");
+    await until(() => fds() <= base, 1000, `descriptors back to ${base} (now ${fds()})`);
   });
 
   it("native_relay: false keeps sessions in JavaScript", async () => {
