@@ -7,7 +7,7 @@
 // working); a client leaving mid-result releases its backend; pg_terminate_backend; pgbench -S with 8 native
 // sessions at once; and native_relay: false keeping sessions in JavaScript.
 import { execFile } from "node:child_process";
-import { createHash } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import { readdirSync } from "node:fs";
 import type { Socket } from "node:net";
 import { Readable, Writable } from "node:stream";
@@ -144,6 +144,13 @@ describe("native relay: node-postgres through a native session", () => {
       expect(r.rows).toEqual([{ s: i + 10 }]);
     }
     await expect(c.query("SELECT 1/0")).rejects.toMatchObject({ code: "22012" });
+    // single messages far larger than the relay's 16 KiB reads, both ways
+    const big = randomBytes(3 * 1024 * 1024);
+    const echoed = await c.query({ text: "SELECT $1::bytea AS b, md5($1::bytea) AS h", values: [big] });
+    expect(Buffer.compare(echoed.rows[0].b, big)).toBe(0);
+    expect(echoed.rows[0].h).toBe(createHash("md5").update(big).digest("hex"));
+    const text = "ü".repeat(2_500_000);
+    expect((await c.query(`SELECT length('${text}') AS n`)).rows).toEqual([{ n: 2_500_000 }]);
     expect((await c.query("SELECT 2 AS two")).rows).toEqual([{ two: 2 }]);
     expect(nativeIdOf(sessionAt(gw, streamOf(c).localPort!)!)).toBe(id); // never taken back
 
