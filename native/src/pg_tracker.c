@@ -4,8 +4,9 @@
  * Frames messages by their 5-byte header (type, Int32 length) and checks what the JavaScript framer checks:
  * legal type for the direction, length >= 4 and within max_message_bytes. It keeps the session state the
  * gateway needs from a passthrough session: Sync/Query/FunctionCall sent and their ReadyForQuery (requests
- * outstanding, busy-since for statement_timeout, transaction status), Terminate from the client, and a FATAL
- * or PANIC ErrorResponse from the server (the server then told the client why it closes).
+ * outstanding, busy-since for statement_timeout, transaction status), extended-protocol messages sent before
+ * their Sync (the session is not idle for a drain until then), Terminate from the client, and a FATAL or PANIC
+ * ErrorResponse from the server (the server then told the client why it closes).
  */
 #include <stdio.h>
 #include <string.h>
@@ -77,8 +78,13 @@ size_t pg_scan(tracker_t *t, int up, const uint8_t *p, size_t n, int *stop, doub
     if (up) {
       if (type == 'S' || type == 'Q' || type == 'F') {
         if (t->outstanding++ == 0) t->busy_since = now_ms;
+        if (type == 'S') t->pg_ext_open = 0; /* from here on the Sync is outstanding until its ReadyForQuery */
       } else if (type == 'X') {
         t->client_terminated = 1;
+      } else if (type == 'P' || type == 'B' || type == 'D' || type == 'E' || type == 'C' || type == 'H') {
+        /* Parse/Bind/Describe/Execute/Close/Flush: responses may still come (Flush) and the implicit
+         * transaction lasts until the Sync, so the session is not idle before then */
+        t->pg_ext_open = 1;
       }
     } else if (type == 'Z') {
       if (len != 5) {
@@ -108,7 +114,7 @@ size_t pg_scan(tracker_t *t, int up, const uint8_t *p, size_t n, int *stop, doub
 }
 
 int tracker_idle(const tracker_t *t) {
-  if (t->outstanding != 0 || t->tx != 'I' || t->up_left != 0 || t->down_left != 0) return 0;
+  if (t->outstanding != 0 || t->tx != 'I' || t->up_left != 0 || t->down_left != 0 || t->pg_ext_open) return 0;
   if (t->proto == PROTO_MYSQL && (t->my_state != 0 || t->my_infile || t->my_cont_up || t->my_cont_down)) return 0;
   return 1;
 }

@@ -47,6 +47,8 @@ typedef struct tracker {
   char tx;
   int client_terminated;
   int server_fatal;
+  /* PostgreSQL: extended-protocol messages sent since the last Sync (their implicit transaction is open) */
+  int pg_ext_open;
   /* MySQL */
   uint32_t caps;
   int allow_local_infile;

@@ -261,6 +261,28 @@ describe("native relay: session lifecycle", () => {
     await d.end();
   });
 
+  it("graceful shutdown waits for an extended-protocol request sent with Flush (no Sync yet)", async () => {
+    const gw = await startTestGateway();
+    cleanups.push(() => gw.stop(500));
+    const { c } = await nativeRaw(gw);
+    c.send(serialize.parse({ text: "SELECT pg_sleep(1.5)::text AS slept, 42 AS n" }), serialize.flush());
+    await c.waitFor((m) => m.name === "parseComplete");
+    c.send(serialize.bind({}), serialize.execute({}), serialize.flush());
+    await new Promise((r) => setTimeout(r, 100)); // the server runs the statement
+    const started = Date.now();
+    const done = gw.gateway.shutdown(10_000);
+    // the running statement completes and its result arrives before the session is ended
+    const got = await c.waitFor((m) => m.name === "commandComplete" || m.name === "error", 5000);
+    expect(got.map((m) => m.name)).toEqual(["bindComplete", "dataRow", "commandComplete"]);
+    expect(Date.now() - started).toBeGreaterThan(1000);
+    c.send(serialize.sync());
+    const [z] = await c.waitFor((m) => m.name === "readyForQuery");
+    expect(z).toMatchObject({ status: "I" });
+    const [fatal] = await c.waitFor((m) => m.name === "error", 5000);
+    expect(fatal).toMatchObject({ code: "57P01", severity: "FATAL" });
+    await done;
+  });
+
   it("limits.statement_timeout_ms cancels a native statement (57014) and the session stays usable", async () => {
     const gw = await gateway({ limits: { statement_timeout_ms: 400 } });
     const { c, id } = await nativeClient(gw);
