@@ -128,8 +128,10 @@ static double get_num(napi_env env, napi_value obj, const char *name, double dfl
   if (napi_has_named_property(env, obj, name, &has) != napi_ok || !has) return dflt;
   if (napi_get_named_property(env, obj, name, &v) != napi_ok) return dflt;
   double d;
-  if (napi_get_value_double(env, v, &d) != napi_ok) return dflt;
-  return d;
+  bool b;
+  if (napi_get_value_double(env, v, &d) == napi_ok) return d;
+  if (napi_get_value_bool(env, v, &b) == napi_ok) return b ? 1 : 0; /* e.g. localInfile: true */
+  return dflt;
 }
 
 static relay_t *relay_of(napi_env env) {
