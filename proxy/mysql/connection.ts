@@ -101,6 +101,8 @@ export class MysqlConnection implements SessionCore {
   private nativeWanted = false;
   /** Id of this session in the native relay while it relays it (undefined = JavaScript relays it). */
   private nativeId: number | undefined;
+  /** The session was handed to the relay once (its client socket's reads may be stopped at the handle). */
+  private wasNative = false;
   /** After the native relay: the server-to-client stream was left inside a packet. */
   private nativeDownMid = false;
 
@@ -290,6 +292,7 @@ export class MysqlConnection implements SessionCore {
     clearTimeout(this.authTimer);
     this.server?.destroy();
     if (!this.client.writableEnded) this.client.end();
+    if (this.wasNative) resumeReading(this.client); // so it sees the client's FIN now, not at the timer
     setTimeout(() => this.client.destroy(), 1000).unref();
     try {
       this.hooks?.onSessionEnd?.(this.ctx);
@@ -490,6 +493,7 @@ export class MysqlConnection implements SessionCore {
       return;
     }
     this.nativeId = id;
+    this.wasNative = true;
   }
 
   /** Take the session back (synchronously) before smgate writes to or closes its sockets. */

@@ -80,6 +80,9 @@ export class PgSession implements FrontendOwner, BackendOwner {
   private readonly log: Logger;
   /** Id of this session in the native relay while it relays it (undefined = JavaScript relays it). */
   private nativeId: number | undefined;
+  /** A session without hooks on a listener with native_relay: handed to the relay when it can be. */
+  private nativeWanted = false;
+  private nativeScheduled = false;
   /** The session was handed to the native relay (its sockets' reads were stopped at the handle). */
   private wasNative = false;
   /** After the native relay: a message was left partly forwarded in that direction. */
@@ -260,7 +263,8 @@ export class PgSession implements FrontendOwner, BackendOwner {
     this.phase = "ready";
     if (this.authTimer) clearTimeout(this.authTimer);
     this.log.debug({ backendPid: this.ctx.backendPid }, "session ready");
-    if (!this.hooks && this.opts.nativeRelay && nativeRelay) setImmediate(() => this.goNative());
+    this.nativeWanted = !this.hooks && this.opts.nativeRelay === true && nativeRelay !== undefined;
+    if (this.nativeWanted) this.scheduleNative();
     try {
       this.hooks?.onSessionReady?.(this.ctx);
     } catch (e) {
@@ -293,6 +297,8 @@ export class PgSession implements FrontendOwner, BackendOwner {
   }
 
   onClientOutputFlushed(ok: boolean): void {
+    // a hand-over that could not happen yet (bytes in flight) is tried again once the server answered everything
+    if (this.nativeWanted && this.nativeId === undefined && this.pendingSyncs === 0) this.scheduleNative();
     if (!ok && !this.serverWaitsForClientDrain && this.server) {
       this.serverWaitsForClientDrain = true;
       this.server.pause();
@@ -354,7 +360,10 @@ export class PgSession implements FrontendOwner, BackendOwner {
       return;
     if (this.clientWaitsForServerDrain || this.serverWaitsForClientDrain) return;
     const client = this.client;
-    if (!relay.canAttach(client, server)) return;
+    if (!relay.canAttach(client, server)) {
+      this.nativeWanted = false; // TLS on a leg: never
+      return;
+    }
     if (!stopReading(client) || !stopReading(server)) {
       resumeReading(client);
       resumeReading(server);
@@ -385,6 +394,16 @@ export class PgSession implements FrontendOwner, BackendOwner {
     this.nativeId = id;
     this.wasNative = true;
     this.log.debug({ relay: id }, "session relayed natively");
+  }
+
+  /** Try the hand-over after this turn of the event loop (once per turn). */
+  private scheduleNative(): void {
+    if (this.nativeScheduled) return;
+    this.nativeScheduled = true;
+    setImmediate(() => {
+      this.nativeScheduled = false;
+      this.goNative();
+    });
   }
 
   /** Take the session back (synchronously) before smgate writes to or closes its sockets. */
