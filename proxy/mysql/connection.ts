@@ -5,7 +5,7 @@
 import net from "node:net";
 import tls from "node:tls";
 import type { Logger } from "pino";
-import { nativeRelay, type RelayEvent, RelayProto, RelayReason, resumeReading, stopReading } from "../native/relay.js";
+import { nativeRelay, type RelayEvent, RelayProto, RelayReason, resumeReading } from "../native/relay.js";
 import { AuthRelay } from "./auth-relay.js";
 import { BackendHalf } from "./backend-half.js";
 import { Cap, Com, Err, type ErrSpec, MARIADB_EXTENDED_METADATA, Status } from "./constants.js";
@@ -461,35 +461,25 @@ export class MysqlConnection implements SessionCore {
     if (this.serverFramer.seqDelta !== 0 || this.clientBlocked || this.serverBlocked) return;
     const client = this.client;
     const server = this.server;
-    if (client.writableLength > 0 || server.writableLength > 0 || !relay.canAttach(client, server)) return;
-    if (!stopReading(client) || !stopReading(server)) {
-      resumeReading(client);
-      resumeReading(server);
-      return;
-    }
-    let id: number | undefined;
-    try {
-      id = relay.attach(
-        client,
-        server,
-        {
-          proto: RelayProto.mysql,
-          maxMessage: this.settings.maxMessageBytes,
-          outstanding: 0,
-          busySince: 0,
-          tx: (this.ctx.serverStatus & Status.IN_TRANS ? "T" : "I").charCodeAt(0),
-          caps: this.ctx.capabilities,
-          localInfile: this.settings.allowLocalInfile,
-        },
-        (e) => this.fromNative(e),
-      );
-    } catch (err) {
-      this.log.warn({ conn: this.ctx.connectionId, err: (err as Error).message }, "native relay refused the session");
-    }
+    if (client.writableLength > 0 || server.writableLength > 0) return;
+    const r = relay.handOver(
+      client,
+      server,
+      {
+        proto: RelayProto.mysql,
+        maxMessage: this.settings.maxMessageBytes,
+        outstanding: 0,
+        busySince: 0,
+        tx: (this.ctx.serverStatus & Status.IN_TRANS ? "T" : "I").charCodeAt(0),
+        caps: this.ctx.capabilities,
+        localInfile: this.settings.allowLocalInfile,
+      },
+      (e) => this.fromNative(e),
+    );
+    if (r.error) this.log.warn({ conn: this.ctx.connectionId, err: r.error }, "native relay refused the session");
+    const id = r.id;
     if (id === undefined) {
-      this.nativeWanted = false;
-      resumeReading(client);
-      resumeReading(server);
+      if (!r.retry) this.nativeWanted = false;
       return;
     }
     this.nativeId = id;

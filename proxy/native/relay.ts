@@ -76,6 +76,13 @@ function load(): { binding?: Binding; error?: string } {
   }
 }
 
+/** What handOver did: the relay id, or why not. */
+export interface HandOver {
+  id?: number;
+  retry: boolean;
+  error?: string;
+}
+
 /** Sessions handed to the relay, by id, each with the callback that takes it back. */
 type Owner = (e: RelayEvent) => void;
 
@@ -114,6 +121,27 @@ class NativeRelay {
     this.binding.attach(id, cfd, sfd, state);
     this.owners.set(id, onEvent);
     return id;
+  }
+
+  /**
+   * Stop both sockets' reads and hand them to the relay. On failure reads are restarted and `retry` says whether a
+   * later attempt can succeed (false: a leg is TLS); `error` is the relay's refusal, if it refused.
+   */
+  handOver(client: Socket, server: Socket, state: AttachState, onEvent: Owner): HandOver {
+    if (!this.canAttach(client, server)) return { retry: false };
+    let id: number | undefined;
+    let error: string | undefined;
+    if (stopReading(client) && stopReading(server)) {
+      try {
+        id = this.attach(client, server, state, onEvent);
+      } catch (e) {
+        error = (e as Error).message;
+      }
+    }
+    if (id !== undefined) return { id, retry: true };
+    resumeReading(client);
+    resumeReading(server);
+    return { retry: error === undefined, error };
   }
 
   /** Ask for an Idle event as soon as the session is idle. */

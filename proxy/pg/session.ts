@@ -4,7 +4,7 @@
 // failure ends this session only.
 import type { Socket } from "node:net";
 import type { Logger } from "../log.js";
-import { nativeRelay, type RelayEvent, RelayProto, RelayReason, resumeReading, stopReading } from "../native/relay.js";
+import { nativeRelay, type RelayEvent, RelayProto, RelayReason, resumeReading } from "../native/relay.js";
 import { type BackendTarget, connectBackend } from "./backend-connect.js";
 import { BackendHalf, type BackendOwner } from "./backend-half.js";
 import { decodeErrorFields, encodeBackendKeyData, encodeErrorResponse } from "./backend-messages.js";
@@ -359,36 +359,22 @@ export class PgSession implements FrontendOwner, BackendOwner {
     if (this.clientOut.pending > 0 || this.clientOut.queued || this.serverOut?.pending || this.serverOut?.queued)
       return;
     if (this.clientWaitsForServerDrain || this.serverWaitsForClientDrain) return;
-    const client = this.client;
-    if (!relay.canAttach(client, server)) {
-      this.nativeWanted = false; // TLS on a leg: never
-      return;
-    }
-    if (!stopReading(client) || !stopReading(server)) {
-      resumeReading(client);
-      resumeReading(server);
-      return;
-    }
-    let id: number | undefined;
-    try {
-      id = relay.attach(
-        client,
-        server,
-        {
-          proto: RelayProto.pg,
-          maxMessage: this.opts.maxMessageBytes,
-          outstanding: this.pendingSyncs,
-          busySince: this.busySince,
-          tx: this.ctx.transactionStatus.charCodeAt(0),
-        },
-        (e) => this.fromNative(e),
-      );
-    } catch (e) {
-      this.log.warn({ err: (e as Error).message }, "native relay refused the session; relaying in JavaScript");
-    }
+    const r = relay.handOver(
+      this.client,
+      server,
+      {
+        proto: RelayProto.pg,
+        maxMessage: this.opts.maxMessageBytes,
+        outstanding: this.pendingSyncs,
+        busySince: this.busySince,
+        tx: this.ctx.transactionStatus.charCodeAt(0),
+      },
+      (e) => this.fromNative(e),
+    );
+    if (r.error) this.log.warn({ err: r.error }, "native relay refused the session; relaying in JavaScript");
+    const id = r.id;
     if (id === undefined) {
-      resumeReading(client);
-      resumeReading(server);
+      if (!r.retry) this.nativeWanted = false; // TLS on a leg, or the relay refused: stay in JavaScript
       return;
     }
     this.nativeId = id;
