@@ -178,6 +178,7 @@ describe("smgate start: MySQL sessions observed", { timeout: 240_000 }, () => {
       },
     );
     let scraped = "";
+    let deniedErrno = "";
     const exited = new Promise((r) => child.once("exit", r));
     try {
       const ports = await new Promise<{ mysql: number; metrics: number }>((resolve, reject) => {
@@ -206,15 +207,16 @@ describe("smgate start: MySQL sessions observed", { timeout: 240_000 }, () => {
       } finally {
         await conn.end();
       }
-      await expect(
-        mysql.createConnection({
-          host: "127.0.0.1",
-          port: ports.mysql,
-          user: badUser,
-          password: "wrong",
-          database: db,
-        }),
-      ).rejects.toMatchObject({ errno: 1045 });
+      const refused = await mysql
+        .createConnection({ host: "127.0.0.1", port: ports.mysql, user: badUser, password: "wrong", database: db })
+        .then(
+          () => undefined,
+          (e: { errno?: number }) => e,
+        );
+      // access denied: MariaDB answers an unknown user with 1045, or with 1698 while another session changes
+      // accounts (seen once in a full parallel run); the audit must carry whichever code the server gave
+      expect([1045, 1698]).toContain(refused?.errno);
+      deniedErrno = String(refused?.errno);
 
       scraped = await (await fetch(`http://127.0.0.1:${ports.metrics}/metrics`)).text();
     } finally {
@@ -240,7 +242,7 @@ describe("smgate start: MySQL sessions observed", { timeout: 240_000 }, () => {
       .map((l) => JSON.parse(l) as AuditRecord);
     expect(recs).toContainEqual(expect.objectContaining({ type: "login", actor: "root", target: db, outcome: "ok" }));
     expect(recs).toContainEqual(
-      expect.objectContaining({ type: "login_failed", actor: badUser, outcome: "denied", detail: "1045" }),
+      expect.objectContaining({ type: "login_failed", actor: badUser, outcome: "denied", detail: deniedErrno }),
     );
     expect(readFileSync(join(dir, "audit.log"), "utf8")).not.toContain("secret-note");
     const v = await run(process.execPath, [CLI, "audit", "verify", "--config", join(dir, "smgate.yaml")], { env });
