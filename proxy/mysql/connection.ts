@@ -34,7 +34,7 @@ import {
 import type { MysqlHooksFactory, MysqlSessionHooks } from "./hooks.js";
 import type { ConnectionRegistry } from "./kill.js";
 import { errPacket, framePacket } from "./packets.js";
-import type { PendingResponse } from "./pending.js";
+import { type PendingResponse, pendingResponse } from "./pending.js";
 import { MysqlSessionContext } from "./session-context.js";
 import type { SessionCore } from "./session-core.js";
 import { upgradeServerSide, upgradeVerifyingClient } from "./tls-upgrade.js";
@@ -513,7 +513,7 @@ export class MysqlConnection implements SessionCore {
         // a command or a server packet only JavaScript handles: frame it (and what follows) here, then read on.
         // Server bytes stop only at the first packet of a COM_QUERY response (a LOCAL INFILE request).
         if (e.heldServer) {
-          if (e.outstanding > 0) this.pending.push(queryResponse());
+          if (e.outstanding > 0) this.pending.push(pendingResponse("resultset", Com.QUERY));
           this.onServerData(e.heldServer);
         }
         if (e.held && !this.closed) this.onClientData(e.held);
@@ -718,23 +718,4 @@ export class MysqlConnection implements SessionCore {
     if (!this.auth.checkPlugin(plugin, clientSeq)) return;
     this.writeServer(framePacket(buildHandshakeResponse(toServer), serverSeq).bytes);
   }
-}
-
-/** The pending entry of a COM_QUERY whose response the native relay hands back before its first packet. */
-function queryResponse(): PendingResponse {
-  return {
-    kind: "resultset",
-    command: Com.QUERY,
-    seqDelta: 0,
-    resultIndex: 0,
-    sql: undefined,
-    originalSql: undefined,
-    plan: undefined,
-    stmt: undefined,
-    database: undefined,
-    resetsSession: undefined,
-    local: undefined,
-    preparing: undefined,
-    startedAt: undefined,
-  };
 }

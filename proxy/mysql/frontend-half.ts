@@ -18,7 +18,7 @@ import { parseChangeUser } from "./handshake.js";
 import { isRefusal, type PreparingStatement } from "./hooks.js";
 import { buildKillSql, parseKill } from "./kill.js";
 import { errPayload, framePacket } from "./packets.js";
-import type { PendingResponse, ResponseKind } from "./pending.js";
+import { type PendingResponse, pendingResponse, type ResponseKind } from "./pending.js";
 import type { PreparedStatement } from "./session-context.js";
 import type { SessionCore } from "./session-core.js";
 import { MalformedPacketError } from "./wire.js";
@@ -290,22 +290,7 @@ export class FrontendHalf implements PacketHandler {
     extra?: Partial<PendingResponse>,
   ): PendingResponse {
     void lastSeq;
-    // one object shape for every entry (no spread on the per-command path)
-    const p: PendingResponse = {
-      kind,
-      command,
-      seqDelta: 0,
-      resultIndex: 0,
-      sql: undefined,
-      originalSql: undefined,
-      plan: undefined,
-      stmt: undefined,
-      database: undefined,
-      resetsSession: undefined,
-      local: undefined,
-      preparing: undefined,
-      startedAt: undefined,
-    };
+    const p = pendingResponse(kind, command);
     if (extra !== undefined) Object.assign(p, extra);
     if (this.core.observeBackendSeconds) p.startedAt = performance.now();
     this.core.pending.push(p);

@@ -37,3 +37,22 @@ export interface PendingResponse {
   /** performance.now() when the command was forwarded (only with metrics). */
   startedAt?: number;
 }
+
+/** A new entry with every field present (one object shape for the per-command path; no spreads). */
+export function pendingResponse(kind: ResponseKind, command: number): PendingResponse {
+  return {
+    kind,
+    command,
+    seqDelta: 0,
+    resultIndex: 0,
+    sql: undefined,
+    originalSql: undefined,
+    plan: undefined,
+    stmt: undefined,
+    database: undefined,
+    resetsSession: undefined,
+    local: undefined,
+    preparing: undefined,
+    startedAt: undefined,
+  };
+}
